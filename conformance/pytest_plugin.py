@@ -1,0 +1,1 @@
+"""The pytest plugin: collects YAML cases as pytest items (filled in by the engine issue)."""
