@@ -1,0 +1,44 @@
+import json
+
+import jsonschema
+import pytest
+
+from conformance import results
+from conformance.results import Redactor, mask_key, to_document
+
+from .sample_run import API_KEY, SECRET, sample_run
+
+
+def test_the_document_validates_against_its_schema() -> None:
+    document = to_document(sample_run())
+    results.validate(document)
+    assert document["summary"] == {"total": 5, "pass": 1, "fail": 1, "warn": 1, "error": 1, "skip": 1}
+    assert document["cases"][0]["params"] == {"symbol": "BTCUSDT", "cap": "1.5"}
+
+
+def test_the_schema_rejects_a_broken_document() -> None:
+    document = to_document(sample_run())
+    document["verdict"] = "mostly fine"
+    with pytest.raises(jsonschema.ValidationError):
+        results.validate(document)
+
+
+def test_the_redactor_removes_secrets_and_masks_full_keys() -> None:
+    run = sample_run(message=f"echo {SECRET}")
+    document = to_document(run, Redactor(secrets=[SECRET], api_keys=[API_KEY]))
+    text = json.dumps(document)
+    assert SECRET not in text
+    assert API_KEY not in text
+    assert "[redacted]" in text
+    assert mask_key(API_KEY) in text
+
+
+def test_a_key_is_masked_to_its_last_four_characters() -> None:
+    assert mask_key("abcdefgh1234") == "****1234"
+    assert mask_key("abc") == "****"
+
+
+def test_load_reads_a_run_directory(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    document = to_document(sample_run())
+    (tmp_path / "results.json").write_text(results.dumps(document))
+    assert results.load(tmp_path) == document
