@@ -349,29 +349,23 @@ async def _send_request(step: Step, account: str, session: Session, state: _Case
     return await session.send(request, account, _resolved_sign(step.sign, session, ns))
 
 
-def _read_request(session: Session, symbol: str) -> httpx.Request:
+def read_request(session: Session, symbol: str) -> httpx.Request:
     return wire.build(
         base_url=session.base_url,
         method="GET",
         path=session.profile.paths["position"],
         params={"symbol": symbol},
-        encoding="query",
-        query={},
-        body={},
-        raw_body=None,
-        content_type=None,
-        headers={},
     )
 
 
 async def _send_read(step: Step, account: str, session: Session, state: _CaseState) -> Exchange:
     symbol = str(session.resolve(step.symbol, state.namespace))
-    return await session.send(_read_request(session, symbol), account, _READ_SIGN)
+    return await session.send(read_request(session, symbol), account, _READ_SIGN)
 
 
 async def _close_position(step: Step, account: str, session: Session, state: _CaseState) -> Exchange:
     symbol = str(session.resolve(step.symbol, state.namespace))
-    read = await session.send(_read_request(session, symbol), account, _READ_SIGN)
+    read = await session.send(read_request(session, symbol), account, _READ_SIGN)
     if read.response is None:
         return read
     position = read_position(read, symbol, session.profile)
@@ -414,10 +408,4 @@ def close_order(session: Session, symbol: str, amount: Decimal) -> httpx.Request
             "quantity": str(abs(amount)),
             "reduceOnly": "true",
         },
-        encoding="query",
-        query={},
-        body={},
-        raw_body=None,
-        content_type=None,
-        headers={},
     )

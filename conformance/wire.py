@@ -60,20 +60,20 @@ def build(
     method: str,
     path: str,
     params: Mapping[str, Any],
-    encoding: str,
-    query: Mapping[str, Any],
-    body: Mapping[str, Any],
-    raw_body: str | None,
-    content_type: str | None,
-    headers: Mapping[str, Any],
+    encoding: str = "query",
+    query: Mapping[str, Any] | None = None,
+    body: Mapping[str, Any] | None = None,
+    raw_body: str | None = None,
+    content_type: str | None = None,
+    headers: Mapping[str, Any] | None = None,
 ) -> httpx.Request:
     """The unsigned request: ``params`` placed by ``encoding``, ``query``/``body`` forced."""
     if encoding not in ("query", "form", "json"):
         raise RequestError(f"unknown encoding {encoding!r} (expected query, form or json)")
     if not path.startswith("/"):
         raise RequestError(f"request path must start with '/': {path!r}")
-    query_params = {**(params if encoding == "query" else {}), **query}
-    body_params = {**(params if encoding != "query" else {}), **body}
+    query_params = {**(params if encoding == "query" else {}), **(query or {})}
+    body_params = {**(params if encoding != "query" else {}), **(body or {})}
 
     content: bytes = b""
     kind = content_type
@@ -95,7 +95,7 @@ def build(
     query_text = encode_pairs(query_params)
     if query_text:
         url += "?" + query_text
-    request_headers = {str(k): text(v) for k, v in headers.items()}
+    request_headers = {str(k): text(v) for k, v in (headers or {}).items()}
     if kind is not None and content:
         request_headers.setdefault("Content-Type", str(kind))
     return httpx.Request(method.upper(), url, content=content, headers=request_headers)
