@@ -114,9 +114,9 @@ class TerminalReporter:
         for note in run.notes:
             self._print(f"[cyan]note[/] {escape(self._redact(note))}")
         totals = Counter(case.outcome for case in run.cases)
-        counts = " · ".join(f"{totals[o]} {o}" for o in Outcome)
+        counted = " · ".join(f"{totals[o]} {o}" for o in Outcome)
         self._console.print(
-            f"[{_VERDICT_STYLE[run.verdict]}]{run.verdict.value.upper()}[/] {counts} "
+            f"[{_VERDICT_STYLE[run.verdict]}]{run.verdict.value.upper()}[/] {counted} "
             f"in {run.duration_ms / 1000:.1f} s",
             highlight=False,
         )
