@@ -11,8 +11,8 @@ is a directive of that spec, never a second code path. :class:`VenueSigner` appl
 ``httpx.Request``; :class:`RequestsSigner` applies the same core to a ``requests.PreparedRequest``
 (schemathesis sends through ``requests``).
 
-The secret never leaves :class:`Credentials`: it is not in any ``repr``, exception message, request extension
-or :class:`~conformance.model.RecordedRequest`.
+The secret never leaves :class:`~conformance.credentials.Credentials` except into the HMAC: it is not in any
+``repr``, exception message, request extension or :class:`~conformance.model.RecordedRequest`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import hmac
 import json
 import math
 import secrets
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
@@ -31,7 +31,26 @@ import httpx
 import requests.auth
 from requests import PreparedRequest
 
+from conformance.credentials import Credentials, mask_key, redact
 from conformance.model import RecordedRequest, SignSpec
+
+__all__ = [  # Credentials is re-exported: callers sign with it
+    "API_KEY_HEADER",
+    "SIGNED_EXTENSION",
+    "SIGNED_PAYLOAD_EXTENSION",
+    "SIGN_SPEC_EXTENSION",
+    "Credentials",
+    "RequestsSigner",
+    "SignedRequest",
+    "SigningError",
+    "VenueSigner",
+    "VenueTime",
+    "edge_margin_ms",
+    "hmac_sha256_hex",
+    "record_request",
+    "sign_request",
+    "timestamp_for",
+]
 
 API_KEY_HEADER = "X-MBX-APIKEY"
 DEFAULT_RECV_WINDOW_MS = 5000  # what the venue assumes when no recvWindow is sent
@@ -44,7 +63,6 @@ SIGNED_EXTENSION = "conformance.signed"  # the SignedRequest
 SIGNED_PAYLOAD_EXTENSION = "conformance.signed_payload"  # str: the exact text the HMAC was computed over
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-REDACTED = "<redacted>"
 
 
 class SigningError(Exception):
@@ -52,59 +70,6 @@ class SigningError(Exception):
 
     Messages never contain a secret.
     """
-
-
-# --------------------------------------------------------------------------------------------------
-# Credentials
-
-
-def mask_key(api_key: str) -> str:
-    """An API key as shown to people: its last 4 characters only."""
-    return "…" + api_key[-4:] if len(api_key) > 4 else "…"
-
-
-class Credentials:
-    """An API key and its secret. Neither ``repr`` nor ``str`` shows the secret; the key is masked."""
-
-    __slots__ = ("_secret", "api_key")
-
-    def __init__(self, api_key: str, api_secret: str) -> None:
-        if not isinstance(api_key, str) or not api_key:
-            raise ValueError("api_key must be a non-empty string")
-        if not isinstance(api_secret, str) or not api_secret:
-            raise ValueError("api_secret must be a non-empty string")
-        self.api_key = api_key
-        self._secret = api_secret
-
-    @property
-    def api_secret(self) -> str:
-        return self._secret
-
-    @property
-    def masked_key(self) -> str:
-        return mask_key(self.api_key)
-
-    def __repr__(self) -> str:
-        return f"Credentials(api_key={self.masked_key!r}, api_secret={REDACTED})"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Credentials):
-            return NotImplemented
-        return self.api_key == other.api_key and hmac.compare_digest(self._secret, other._secret)
-
-    def __hash__(self) -> int:
-        return hash(self.api_key)
-
-    def __copy__(self) -> Credentials:  # immutable: copies are the same object
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Credentials:
-        return self
-
-    def __reduce__(self) -> Any:  # no pickling: a pickle would carry the secret in clear
-        raise TypeError("Credentials cannot be pickled")
 
 
 def hmac_sha256_hex(secret: str, payload: bytes) -> str:
@@ -209,13 +174,16 @@ def timestamp_for(spec: SignSpec, venue_now_ms: int, round_trip_ms: float) -> st
     if ts.edge is None or ts.side is None:
         raise SigningError("a timestamp edge needs both `edge` (stale|future) and `side` (inside|outside)")
     margin = edge_margin_ms(round_trip_ms)
+    window = DEFAULT_RECV_WINDOW_MS if spec.recv_window is None else _as_int(spec.recv_window, "recv_window")
+    oldest, newest = venue_now_ms - window, venue_now_ms + FUTURE_LIMIT_MS  # the accepted window's edges
+    if ts.side == "inside" and oldest + margin > newest - margin:
+        raise SigningError(
+            f"recvWindow {window} leaves no timestamp {margin} ms clear of both edges of the window"
+        )
     sign = 1 if ts.side == "inside" else -1
     if ts.edge == "stale":
-        window = (
-            DEFAULT_RECV_WINDOW_MS if spec.recv_window is None else _as_int(spec.recv_window, "recv_window")
-        )
-        return str(venue_now_ms - window + sign * margin)
-    return str(venue_now_ms + FUTURE_LIMIT_MS - sign * margin)
+        return str(oldest + sign * margin)
+    return str(newest - sign * margin)
 
 
 def _form_signature(signature: str, form: str) -> str | None:
@@ -390,7 +358,7 @@ def sign_request(
         body = _append(form, *added).encode("ascii")
     else:
         query = _append(query, *added)
-    payload = query.encode("ascii") + body
+    payload = query.encode("utf-8") + body
 
     secret = _choose_secret(spec, credentials, other, random_hex)
     signature = _form_signature(hmac_sha256_hex(secret, payload), spec.signature)
@@ -559,25 +527,17 @@ class RequestsSigner(requests.auth.AuthBase):
 # Recording
 
 
-def _scrub(text: str, secrets_: Iterable[str]) -> str:
-    for secret in secrets_:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return text
-
-
 def record_request(request: httpx.Request, *credentials: Credentials) -> RecordedRequest:
     """A request as sent, for reports: API keys masked, and any secret of ``credentials`` redacted."""
-    hidden = [c.api_secret for c in credentials]
     headers = tuple(
-        (name, mask_key(value) if name.lower() == API_KEY_HEADER.lower() else _scrub(value, hidden))
+        (name, mask_key(value) if name.lower() == API_KEY_HEADER.lower() else redact(value, *credentials))
         for name, value in request.headers.multi_items()
     )
     payload = request.extensions.get(SIGNED_PAYLOAD_EXTENSION)
     return RecordedRequest(
         method=request.method,
-        url=_scrub(str(request.url), hidden),
+        url=redact(str(request.url), *credentials),
         headers=headers,
-        body=_scrub(request.content.decode("utf-8", errors="backslashreplace"), hidden),
-        signed_payload=_scrub(payload, hidden) if isinstance(payload, str) else None,
+        body=redact(request.content.decode("utf-8", errors="backslashreplace"), *credentials),
+        signed_payload=redact(payload, *credentials) if isinstance(payload, str) else None,
     )
