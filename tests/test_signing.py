@@ -695,3 +695,29 @@ def test_an_inside_edge_needs_room_on_both_sides() -> None:
     with pytest.raises(SigningError, match="clear of both edges"):
         send(spec, params=LEVERAGE, round_trip_ms=400)
     assert timestamp_of(replace(spec, recv_window=2000)) == str(NOW - 2000 + 500)
+
+
+def test_requests_session_sends_what_the_adapter_signed() -> None:
+    sent: list[requests.PreparedRequest] = []
+
+    class Capture(requests.adapters.BaseAdapter):
+        def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+            sent.append(request)
+            response = requests.Response()
+            response.status_code = 200
+            response.request = request
+            return response
+
+        def close(self) -> None:
+            pass
+
+    signer = VenueSigner(OWN, at(NOW), SignSpec(signature="upper"))
+    with requests.Session() as session:
+        session.mount("http://", Capture())
+        session.post("http://venue.test/fapi/v1/leverage", data=LEVERAGE, auth=signer.for_requests())
+    (request,) = sent
+    assert isinstance(request.body, bytes)
+    body, signature = without_signature(request.body.decode())
+    assert body == f"symbol=BTCUSDT&leverage=20&timestamp={NOW}"
+    assert signature == hmac_sha256_hex(OWN.api_secret, body.encode()).upper()
+    assert request.headers[API_KEY_HEADER] == OWN.api_key
