@@ -249,14 +249,14 @@ def _tamper_encoded(encoded: str, name: str, value: Any) -> str | None:
     return None
 
 
-def _json_separators(body: bytes, document: Any) -> tuple[str, str]:
-    """The separators that reproduce the body's own layout, so a tamper changes only the tampered value."""
+def _json_layout(body: bytes, document: Any) -> tuple[tuple[str, str], bool]:
+    """(separators, ensure_ascii) reproducing the body's own layout, so a tamper changes only its value."""
     for separators in ((",", ":"), (", ", ": ")):
         for ensure_ascii in (True, False):
             text = json.dumps(document, separators=separators, ensure_ascii=ensure_ascii)
             if text.encode("utf-8") == body:
-                return separators
-    return (",", ":")
+                return separators, ensure_ascii
+    return (",", ":"), False
 
 
 def _tamper_json(body: bytes, name: str, value: Any) -> bytes | None:
@@ -266,9 +266,9 @@ def _tamper_json(body: bytes, name: str, value: Any) -> bytes | None:
         return None
     if not isinstance(document, dict) or name not in document:
         return None
-    separators = _json_separators(body, document)
+    separators, ensure_ascii = _json_layout(body, document)
     document[name] = value
-    return json.dumps(document, separators=separators).encode("utf-8")
+    return json.dumps(document, separators=separators, ensure_ascii=ensure_ascii).encode("utf-8")
 
 
 def _apply_tamper(
@@ -314,10 +314,11 @@ def sign_request(
     """Sign one request as ``spec`` directs; pure apart from ``random_hex`` (for ``wrong``/``unknown``).
 
     ``query`` is the raw query string (no "?") and ``body`` the raw body, both exactly as they will be sent.
-    The payload is ``query + body`` of the final request minus the ``signature`` parameter, byte for byte:
-    nothing is decoded or re-encoded. ``recvWindow`` (when asked) then ``timestamp`` are appended, then
-    ``signature`` last, in the query or a form body as ``spec.placement`` says (auto: the form body when
-    there is one, else the query; a JSON body is signed as raw text with the parameters in the query).
+    The payload is ``query + body`` as sent minus the ``signature`` parameter (and before any ``tamper``),
+    byte for byte: nothing is decoded or re-encoded. ``recvWindow`` (when asked) then ``timestamp`` are
+    appended, then ``signature`` last, in the query or a form body as ``spec.placement`` says (auto: the
+    form body when there is one, else the query; a JSON body is signed as raw text with the parameters in
+    the query).
     ``tamper`` is applied after signing.
     """
     if not spec.enabled:

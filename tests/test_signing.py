@@ -721,3 +721,12 @@ def test_requests_session_sends_what_the_adapter_signed() -> None:
     assert body == f"symbol=BTCUSDT&leverage=20&timestamp={NOW}"
     assert signature == hmac_sha256_hex(OWN.api_secret, body.encode()).upper()
     assert request.headers[API_KEY_HEADER] == OWN.api_key
+
+
+def test_tamper_keeps_the_layout_of_a_json_body() -> None:
+    body = '{"symbol": "BTCUSDT", "note": "ü", "leverage": 20}'.encode()
+    signed = sign_request(
+        "", body, "application/json", SignSpec(tamper={"leverage": "21"}), OWN, venue_now_ms=NOW
+    )
+    assert signed.body == '{"symbol": "BTCUSDT", "note": "ü", "leverage": "21"}'.encode()
+    assert signed.payload == f"timestamp={NOW}".encode() + body
