@@ -19,6 +19,7 @@ import httpx
 
 from conformance import fieldpath, readback, wire
 from conformance.checks import NOT_JSON, CheckEnvironment, Mismatch, Observation, run_check
+from conformance.credentials import Credentials
 from conformance.model import (
     CaseInstance,
     CaseResult,
@@ -62,6 +63,11 @@ class Session(Protocol):
     def resolve(self, template: Any, namespace: Mapping[str, Any]) -> Any: ...
 
     def has_account(self, account: str) -> bool: ...
+
+    @property
+    def credentials(self) -> tuple[Credentials, ...]:
+        """Every account of the run: their secrets are redacted from what is recorded."""
+        ...
 
     async def send(self, request: httpx.Request, account: str, sign: SignSpec) -> Exchange: ...
 
@@ -210,7 +216,7 @@ async def _run_step(
     except Exception as problem:  # expression errors and the like: the case, not the venue
         return StepResult(**record, request=None, response=None, error=f"{type(problem).__name__}: {problem}")
 
-    request = wire.record_request(exchange.request)
+    request = wire.record_request(exchange.request, *session.credentials)
     if exchange.response is None:
         return StepResult(**record, request=request, response=None, error=exchange.error)
     response = wire.record_response(exchange.response, exchange.elapsed_ms)

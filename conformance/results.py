@@ -17,6 +17,7 @@ from typing import Any
 
 import jsonschema
 
+from conformance.credentials import mask_key
 from conformance.model import (
     CaseResult,
     Failure,
@@ -30,11 +31,6 @@ from conformance.model import (
 from conformance.resources import specs_dir
 
 FORMAT = "venue-conformance/results/1"
-
-
-def mask_key(api_key: str) -> str:
-    """An API key as it may be shown: its last 4 characters."""
-    return "****" + api_key[-4:] if len(api_key) > 4 else "****"
 
 
 class Redactor:

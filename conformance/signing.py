@@ -31,8 +31,8 @@ import httpx
 import requests.auth
 from requests import PreparedRequest
 
-from conformance.credentials import Credentials, mask_key, redact
-from conformance.model import RecordedRequest, SignSpec
+from conformance.credentials import Credentials
+from conformance.model import SignSpec
 
 __all__ = [  # Credentials is re-exported: callers sign with it
     "API_KEY_HEADER",
@@ -47,7 +47,6 @@ __all__ = [  # Credentials is re-exported: callers sign with it
     "VenueTime",
     "edge_margin_ms",
     "hmac_sha256_hex",
-    "record_request",
     "sign_request",
     "timestamp_for",
 ]
@@ -522,23 +521,3 @@ class RequestsSigner(requests.auth.AuthBase):
         r.signed_payload = signed.payload_text  # type: ignore[attr-defined]
         self.last = signed
         return r
-
-
-# --------------------------------------------------------------------------------------------------
-# Recording
-
-
-def record_request(request: httpx.Request, *credentials: Credentials) -> RecordedRequest:
-    """A request as sent, for reports: API keys masked, and any secret of ``credentials`` redacted."""
-    headers = tuple(
-        (name, mask_key(value) if name.lower() == API_KEY_HEADER.lower() else redact(value, *credentials))
-        for name, value in request.headers.multi_items()
-    )
-    payload = request.extensions.get(SIGNED_PAYLOAD_EXTENSION)
-    return RecordedRequest(
-        method=request.method,
-        url=redact(str(request.url), *credentials),
-        headers=headers,
-        body=redact(request.content.decode("utf-8", errors="backslashreplace"), *credentials),
-        signed_payload=redact(payload, *credentials) if isinstance(payload, str) else None,
-    )

@@ -2,7 +2,9 @@
 
 :func:`build` turns a resolved :class:`~conformance.model.RequestSpec` into an unsigned
 ``httpx.Request`` (the signer adds ``timestamp`` and ``signature`` to these very bytes);
-:func:`record_request` and :func:`record_response` keep what crossed the wire, with the API key masked.
+:func:`record_request` and :func:`record_response` keep what crossed the wire, with the API key masked and
+every secret of the run's credentials redacted (the signer never puts one on the wire; this is the second
+line of defence).
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from urllib.parse import urlencode
 
 import httpx
 
+from conformance.credentials import Credentials, mask_key, redact
 from conformance.model import RecordedRequest, RecordedResponse
+from conformance.signing import API_KEY_HEADER, SIGNED_PAYLOAD_EXTENSION
 
-API_KEY_HEADER: Final = "X-MBX-APIKEY"
-SIGNED_PAYLOAD: Final = "conformance.signed_payload"  # request extension set by the signer
 BODY_LIMIT: Final = 64 * 1024  # recorded body text is cut here
 
 CONTENT_TYPES: Final = {
@@ -101,16 +103,6 @@ def build(
     return httpx.Request(method.upper(), url, content=content, headers=request_headers)
 
 
-def _masked_headers(headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
-    result = []
-    for name, value in headers.multi_items():
-        shown = value
-        if name.lower() == API_KEY_HEADER.lower():
-            shown = "****" + value[-4:] if len(value) > 4 else "****"
-        result.append((name, shown))
-    return tuple(result)
-
-
 def _body_text(data: bytes) -> str:
     shown = data[:BODY_LIMIT].decode("utf-8", errors="replace")
     if len(data) > BODY_LIMIT:
@@ -118,14 +110,19 @@ def _body_text(data: bytes) -> str:
     return shown
 
 
-def record_request(request: httpx.Request) -> RecordedRequest:
-    payload = request.extensions.get(SIGNED_PAYLOAD)
+def record_request(request: httpx.Request, *credentials: Credentials) -> RecordedRequest:
+    """A request as sent, for reports: API keys masked, any secret of ``credentials`` redacted."""
+    headers = tuple(
+        (name, mask_key(value) if name.lower() == API_KEY_HEADER.lower() else redact(value, *credentials))
+        for name, value in request.headers.multi_items()
+    )
+    payload = request.extensions.get(SIGNED_PAYLOAD_EXTENSION)
     return RecordedRequest(
         method=request.method,
-        url=str(request.url),
-        headers=_masked_headers(request.headers),
-        body=_body_text(request.content),
-        signed_payload=payload if isinstance(payload, str) else None,
+        url=redact(str(request.url), *credentials),
+        headers=headers,
+        body=redact(_body_text(request.content), *credentials),
+        signed_payload=redact(payload, *credentials) if isinstance(payload, str) else None,
     )
 
 

@@ -55,6 +55,7 @@ class FakeSession:
         self._handler = handler
 
     profile = PROFILE
+    credentials = ()
     base_url = "http://venue.test"
     check_env = CheckEnvironment(validate_schema=lambda value, ref: None)
 

@@ -4,7 +4,8 @@ import jsonschema
 import pytest
 
 from conformance import results
-from conformance.results import Redactor, mask_key, to_document
+from conformance.credentials import mask_key
+from conformance.results import Redactor, to_document
 
 from .sample_run import API_KEY, SECRET, sample_run
 
@@ -26,16 +27,11 @@ def test_the_schema_rejects_a_broken_document() -> None:
 def test_the_redactor_removes_secrets_and_masks_full_keys() -> None:
     run = sample_run(message=f"echo {SECRET}")
     document = to_document(run, Redactor(secrets=[SECRET], api_keys=[API_KEY]))
-    text = json.dumps(document)
+    text = json.dumps(document, ensure_ascii=False)
     assert SECRET not in text
     assert API_KEY not in text
     assert "[redacted]" in text
     assert mask_key(API_KEY) in text
-
-
-def test_a_key_is_masked_to_its_last_four_characters() -> None:
-    assert mask_key("abcdefgh1234") == "****1234"
-    assert mask_key("abc") == "****"
 
 
 def test_load_reads_a_run_directory(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -35,9 +35,9 @@ from conformance.signing import (
     VenueSigner,
     edge_margin_ms,
     hmac_sha256_hex,
-    record_request,
     sign_request,
 )
+from conformance.wire import record_request
 
 # --------------------------------------------------------------------------------------------------
 # Binance's published examples
