@@ -200,6 +200,14 @@ def _load_file(path: Path, clauses: Mapping[str, Clause]) -> _Loaded:
 
 
 def _parse(text: str, file: str, clauses: Mapping[str, Clause]) -> _Loaded:
+    try:
+        return _parse_checked(text, file, clauses)
+    except Exception as exc:  # a bug of the loader must still read as a located message, not a traceback
+        message = f"the loader failed on this file ({type(exc).__name__}: {exc}); please report it"
+        return None, [Problem(SourceLocation(file, 0, 0), message)]
+
+
+def _parse_checked(text: str, file: str, clauses: Mapping[str, Clause]) -> _Loaded:
     document, problems = parse_yaml(text, file)
     if document.data is None and problems:
         return None, problems

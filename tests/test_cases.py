@@ -351,3 +351,13 @@ def test_the_first_problem_points_at_the_mistake(
     with pytest.raises(CaseFileError) as info:
         load_cases(Path("tests/golden/loader") / source)
     assert info.value.render().startswith("tests/golden/loader/" + first)
+
+
+def test_a_loader_bug_still_reads_as_a_located_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(document: object) -> Case:
+        raise KeyError("oops")
+
+    monkeypatch.setattr("conformance.cases._build_case", broken)
+    with pytest.raises(CaseFileError) as info:
+        parse_case(FULL, file="full.yaml")
+    assert str(info.value) == "full.yaml: the loader failed on this file (KeyError: 'oops'); please report it"
