@@ -40,6 +40,7 @@ __all__ = [
     "expand",
     "level_for",
     "plan",
+    "scope_for",
     "select",
     "writes",
 ]
@@ -132,6 +133,11 @@ def _requirement_reason(case: Case, setup: RunSetup) -> str | None:
             or f"needs the position's margin, which the profile {setup.profile.name} cannot observe"
         )
     return "; ".join(reasons) or None
+
+
+def scope_for(instance: CaseInstance, setup: RunSetup) -> Scope:
+    """The scope an instance's templates start from; the engine adds step records and captures."""
+    return Scope(profile=setup.profile, markets=setup.markets, symbols=setup.symbols, params=instance.params)
 
 
 def writes(case: Case) -> bool:

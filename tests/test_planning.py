@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from conformance.cases import load_cases, parse_case
+from conformance.expressions import resolve
 from conformance.model import Case, CaseInstance, Level, MarketFacts, Profile, Touch
 from conformance.planning import (
     PlanError,
@@ -13,6 +14,7 @@ from conformance.planning import (
     expand,
     level_for,
     plan,
+    scope_for,
     select,
     writes,
 )
@@ -449,3 +451,10 @@ def test_the_shipped_cases_expand_for_both_dialects(dialect: str) -> None:
         f"auth-sig-wrong-secret[BTCUSDT-{e}]" for e in encodings
     ]
     assert all(i.writes and i.skip_reason is None and i.level is Level.MUST for i in instances)
+
+
+def test_an_instance_scope_holds_its_parameters_and_market() -> None:
+    c = case('parametrize:\n  symbol: {from: symbols, where: "${market.min > 1}"}\n' + POST)
+    run = setup()
+    [instance] = expand(c, run)
+    assert resolve("${symbol}:${market.min}:${profile.name}", scope_for(instance, run)) == "SOLUSDT:2:ztdx"
