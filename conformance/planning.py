@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from conformance.cases import contract_clauses
-from conformance.expressions import ExpressionError, Scope, resolve
+from conformance.expressions import ExpressionError, resolve
 from conformance.model import (
     Case,
     CaseInstance,
@@ -30,6 +30,7 @@ from conformance.model import (
     Step,
     Touch,
 )
+from conformance.scope import Scope
 
 __all__ = [
     "Plan",

@@ -5,18 +5,15 @@ import pytest
 from conformance import expressions
 from conformance.expressions import (
     ExpressionError,
-    Scope,
-    StepRecord,
     check_template,
     evaluate,
     expressions_in,
     names_in,
-    notional_cap,
     resolve,
-    smallest_order_qty,
     step_references,
 )
 from conformance.model import Bracket, Level, MarketFacts, Profile
+from conformance.scope import Scope, StepRecord, notional_cap, smallest_order_qty
 
 BRACKETS = (
     Bracket(1, 125, Decimal(50000)),
