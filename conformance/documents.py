@@ -12,6 +12,7 @@ and ``2024-01-01`` stay text, ``020`` is the integer 20 and ``1e-9`` a float.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import os
 import re
@@ -150,9 +151,12 @@ class Document:
     values: dict[JsonPath, _Mark] = field(default_factory=dict)
     keys: dict[JsonPath, _Mark] = field(default_factory=dict)
 
+    @functools.cached_property
+    def _lines(self) -> list[str]:
+        return self.text.splitlines()
+
     def _line_text(self, line: int) -> str | None:
-        lines = self.text.splitlines()
-        return lines[line] if 0 <= line < len(lines) else None
+        return self._lines[line] if 0 <= line < len(self._lines) else None
 
     def _mark(self, path: JsonPath, *, key: bool) -> _Mark:
         if key and path in self.keys:
@@ -186,19 +190,18 @@ class Document:
         location = self.location(path, key=key, offset=offset)
         return Problem(location, message, self._line_text(location.line - 1))
 
+    def problem_at(self, mark: yaml.Mark | None, message: str) -> Problem:
+        """A problem at a PyYAML mark (syntax errors, duplicate keys), or at the file when there is none."""
+        if mark is None:
+            return Problem(SourceLocation(self.file, 0, 0), message)
+        location = SourceLocation(self.file, mark.line + 1, mark.column + 1)
+        return Problem(location, message, self._line_text(mark.line))
+
     def get(self, path: JsonPath) -> Any:
         value = self.data
         for part in path:
             value = value[part]
         return value
-
-
-def _locate(file: str, text: str, mark: yaml.Mark | None, message: str) -> Problem:
-    if mark is None:
-        return Problem(SourceLocation(file, 0, 0), message)
-    lines = text.splitlines()
-    line_text = lines[mark.line] if mark.line < len(lines) else None
-    return Problem(SourceLocation(file, mark.line + 1, mark.column + 1), message, line_text)
 
 
 class _Builder:
@@ -208,7 +211,7 @@ class _Builder:
         self._active: set[int] = set()
 
     def problem(self, mark: yaml.Mark, message: str) -> None:
-        self.problems.append(_locate(self.document.file, self.document.text, mark, message))
+        self.problems.append(self.document.problem_at(mark, message))
 
     def build(self, node: yaml.Node, path: JsonPath) -> Any:
         mark = node.start_mark
@@ -270,13 +273,13 @@ def parse_yaml(text: str, file: str) -> tuple[Document, list[Problem]]:
             if start is not None and exc.problem_mark is not None and start.line != exc.problem_mark.line:
                 context = f"{context} that starts at line {start.line + 1}"
             message = f"{message} ({context})"
-        return document, [_locate(file, text, exc.problem_mark or exc.context_mark, f"YAML: {message}")]
+        return document, [document.problem_at(exc.problem_mark or exc.context_mark, f"YAML: {message}")]
     except yaml.YAMLError as exc:
-        return document, [Problem(SourceLocation(file, 0, 0), f"YAML: {exc}")]
+        return document, [document.problem_at(None, f"YAML: {exc}")]
     finally:
         loader.dispose()
     if node is None:
-        return document, [Problem(SourceLocation(file, 0, 0), "the file holds no YAML document")]
+        return document, [document.problem_at(None, "the file holds no YAML document")]
     builder = _Builder(document)
     document.data = builder.build(node, ())
     return document, builder.problems
