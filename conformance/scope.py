@@ -1,0 +1,228 @@
+"""What ``${...}`` expressions see: the scope of one case instance, and the market facts arithmetic.
+
+``market`` is a read-only view of one symbol's :class:`model.MarketFacts` with the derived values cases need
+(``mid``, ``min_qty``, ``notional_cap(L)``); ``profile`` a view of the profile with ``message(...)``;
+``steps.<id>`` the :class:`StepRecord` of an earlier step. The facts arithmetic is a few pure functions
+over ``MarketFacts`` (they may move to a markets module).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+
+from conformance.model import Bracket, MarketFacts, Profile
+
+__all__ = [
+    "MarketView",
+    "MissingFactError",
+    "ProfileView",
+    "Scope",
+    "StepRecord",
+    "leverage_mid",
+    "notional_cap",
+    "smallest_order_qty",
+]
+
+
+# --------------------------------------------------------------------------------------------------
+# Facts arithmetic
+
+
+class MissingFactError(ValueError):
+    """A fact an expression needs is not known for the symbol."""
+
+
+def leverage_mid(facts: MarketFacts) -> int:
+    return (facts.min_leverage + facts.max_leverage) // 2
+
+
+def smallest_order_qty(facts: MarketFacts) -> Decimal:
+    """The smallest order quantity the filters allow: ``max(min_qty, ceil(min_notional/price/step)*step)``."""
+    if facts.min_notional is None:
+        if facts.min_qty is None:
+            raise MissingFactError(f"no LOT_SIZE minQty or MIN_NOTIONAL is known for {facts.symbol}")
+        return facts.min_qty
+    if facts.price is None or facts.price <= 0:
+        raise MissingFactError(f"no price is known for {facts.symbol}")
+    by_notional = facts.min_notional / facts.price
+    if facts.step_size is not None and facts.step_size > 0:
+        steps = (by_notional / facts.step_size).to_integral_value(rounding=ROUND_CEILING)
+        by_notional = steps * facts.step_size
+    return max(facts.min_qty or Decimal(0), by_notional)
+
+
+def notional_cap(facts: MarketFacts, leverage: int, rule: str) -> Decimal:
+    """``maxNotionalValue`` for a leverage: with rule ``brackets``, the notionalCap of the highest-numbered
+    bracket whose initialLeverage >= leverage; with ``max_position_size_usd``, that constant."""
+    if rule == "max_position_size_usd":
+        if facts.max_position_size_usd is None:
+            raise MissingFactError(f"no max_position_size_usd is known for {facts.symbol}")
+        return facts.max_position_size_usd
+    eligible = [b for b in facts.brackets if b.initial_leverage >= leverage]
+    if not facts.brackets:
+        raise MissingFactError(f"no leverage brackets are known for {facts.symbol}")
+    if not eligible:
+        raise MissingFactError(f"no bracket of {facts.symbol} allows leverage {leverage}")
+    return max(eligible, key=lambda b: b.bracket).notional_cap
+
+
+# --------------------------------------------------------------------------------------------------
+# What expressions see
+
+
+class MarketView:
+    """``market``: the facts of one symbol, read-only, with the derived values cases need."""
+
+    __slots__ = ("_facts", "_rule")
+
+    def __init__(self, facts: MarketFacts, rule: str) -> None:
+        self._facts = facts
+        self._rule = rule
+
+    def __repr__(self) -> str:
+        return f"<market {self._facts.symbol}>"
+
+    @property
+    def symbol(self) -> str:
+        return self._facts.symbol
+
+    @property
+    def min(self) -> int:
+        return self._facts.min_leverage
+
+    @property
+    def max(self) -> int:
+        return self._facts.max_leverage
+
+    @property
+    def mid(self) -> int:
+        return leverage_mid(self._facts)
+
+    @property
+    def price(self) -> Decimal:
+        if self._facts.price is None:
+            raise MissingFactError(f"no price is known for {self._facts.symbol}")
+        return self._facts.price
+
+    @property
+    def min_qty(self) -> Decimal:
+        return smallest_order_qty(self._facts)
+
+    @property
+    def step_size(self) -> Decimal | None:
+        return self._facts.step_size
+
+    @property
+    def min_notional(self) -> Decimal | None:
+        return self._facts.min_notional
+
+    @property
+    def max_position_size_usd(self) -> Decimal | None:
+        return self._facts.max_position_size_usd
+
+    @property
+    def brackets(self) -> tuple[Bracket, ...]:
+        return self._facts.brackets
+
+    def notional_cap(self, leverage: int) -> Decimal:
+        return notional_cap(self._facts, leverage, self._rule)
+
+
+class ProfileView:
+    """``profile``: the dialect-specific facts cases may use, and its message templates."""
+
+    __slots__ = ("_profile",)
+
+    def __init__(self, profile: Profile) -> None:
+        self._profile = profile
+
+    def __repr__(self) -> str:
+        return f"<profile {self._profile.name}>"
+
+    @property
+    def name(self) -> str:
+        return self._profile.name
+
+    @property
+    def dialect(self) -> str:
+        return self._profile.dialect
+
+    @property
+    def title(self) -> str:
+        return self._profile.title
+
+    @property
+    def paths(self) -> Mapping[str, str]:
+        return self._profile.paths
+
+    @property
+    def encodings(self) -> tuple[str, ...]:
+        return self._profile.encodings
+
+    @property
+    def recv_window_max(self) -> int | None:
+        return self._profile.recv_window_max
+
+    @property
+    def margin_field(self) -> str | None:
+        return self._profile.margin_field
+
+    def message(self, name: str, **values: Any) -> str:
+        template = self._profile.messages.get(name)
+        if template is None:
+            known = ", ".join(sorted(self._profile.messages)) or "none"
+            raise LookupError(f"profile {self._profile.name} has no message {name!r} (it has: {known})")
+        return template.format(**values)
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """``steps.<id>``: what an earlier step observed."""
+
+    status: int | None
+    body: Any = None  # parsed JSON, or None
+    values: Mapping[str, Any] = field(default_factory=dict)  # read-back values and captures
+
+
+@dataclass(frozen=True, eq=False)
+class Scope:
+    """The names expressions of one case instance see.
+
+    The planner builds it from the run (profile, facts, symbols) and an instance's parameters; the
+    engine adds each step's record (:meth:`with_step`) and captures (:meth:`with_captures`) as it goes.
+    ``market`` is the facts of the parameter ``symbol``, when there is one and its facts are known.
+    """
+
+    profile: Profile | None = None
+    markets: Mapping[str, MarketFacts] = field(default_factory=dict)
+    symbols: tuple[str, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    steps: Mapping[str, StepRecord] = field(default_factory=dict)
+    captures: Mapping[str, Any] = field(default_factory=dict)
+
+    def bind(self, **params: Any) -> Scope:
+        return replace(self, params={**self.params, **params})
+
+    def with_step(self, step_id: str, record: StepRecord) -> Scope:
+        return replace(self, steps={**self.steps, step_id: record})
+
+    def with_captures(self, values: Mapping[str, Any]) -> Scope:
+        return replace(self, captures={**self.captures, **values})
+
+    @functools.cached_property
+    def namespace(self) -> Mapping[str, Any]:
+        rule = self.profile.notional_rule if self.profile is not None else "brackets"
+        markets = {symbol: MarketView(facts, rule) for symbol, facts in self.markets.items()}
+        names: dict[str, Any] = {"markets": markets, "symbols": list(self.symbols), "steps": self.steps}
+        if self.profile is not None:
+            names["profile"] = ProfileView(self.profile)
+        symbol = self.params.get("symbol")
+        if isinstance(symbol, str) and symbol in markets:
+            names["market"] = markets[symbol]
+        names.update(self.captures)
+        names.update(self.params)
+        return names
