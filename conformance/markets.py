@@ -7,8 +7,7 @@ price from the ticker, the file's being used only when the venue's cannot be rea
 it came from, and every difference between the file and the venue becomes a
 :class:`~conformance.model.FactDisagreement`.
 
-Also the two pure rules the cases use: :func:`notional_cap` (the profile's ``maxNotionalValue``) and
-:func:`smallest_order_qty` (the smallest order the filters allow).
+The facts arithmetic the cases use (``maxNotionalValue``, the smallest order) is in :mod:`conformance.facts`.
 """
 
 from __future__ import annotations
@@ -17,61 +16,13 @@ import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
-from typing import Any, Literal
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import httpx
 
 from conformance.markets_file import FileMarket, MarketsFile
 from conformance.model import Bracket, FactDisagreement, MarketFacts, Profile
-
-NotionalRule = Literal["brackets", "max_position_size_usd"]
-
-# --------------------------------------------------------------------------------------------------
-# The pure rules
-
-
-def notional_cap(facts: MarketFacts, leverage: int, notional_rule: NotionalRule) -> Decimal | None:
-    """The ``maxNotionalValue`` the venue should report at ``leverage``; None when the facts cannot say.
-
-    ``brackets`` (binance-usdm): the ``notionalCap`` of the highest-numbered bracket whose
-    ``initialLeverage >= leverage``. ``max_position_size_usd`` (ztdx): the symbol's limit, whatever the
-    leverage.
-    """
-    if notional_rule == "max_position_size_usd":
-        return facts.max_position_size_usd
-    eligible = [b for b in facts.brackets if b.initial_leverage >= leverage]
-    if not eligible:
-        return None
-    return max(eligible, key=lambda b: b.bracket).notional_cap
-
-
-def smallest_order_qty(facts: MarketFacts) -> Decimal | None:
-    """The smallest quantity that ``LOT_SIZE`` and ``MIN_NOTIONAL`` allow at the symbol's price.
-
-    ``minQty`` plus as many ``stepSize`` steps as ``MIN_NOTIONAL`` needs, so that
-    ``(qty - minQty) % stepSize == 0`` as LOT_SIZE demands; with ``minQty`` a multiple of the step (the
-    usual case) this is ``max(minQty, ceil(min_notional / price / step) x step)``. The result carries the
-    step's precision (``0.002``, not ``0.0020000``). None when a needed fact is missing.
-    """
-    if facts.min_qty is None:
-        return None
-    if facts.min_notional is None or facts.min_notional <= 0:
-        return facts.min_qty
-    if facts.price is None or facts.price <= 0 or facts.step_size is None or facts.step_size <= 0:
-        return None
-    step = facts.step_size
-    short = facts.min_notional / facts.price - facts.min_qty
-    steps = (short / step).to_integral_value(rounding=ROUND_CEILING) if short > 0 else Decimal(0)
-    qty = facts.min_qty + steps * step
-    exponent = min(_exponent(step.normalize()), _exponent(facts.min_qty.normalize()), 0)
-    return qty.quantize(Decimal(1).scaleb(exponent))
-
-
-def _exponent(number: Decimal) -> int:
-    exponent = number.as_tuple().exponent
-    return exponent if isinstance(exponent, int) else 0
-
 
 # --------------------------------------------------------------------------------------------------
 # What the run gets

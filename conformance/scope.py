@@ -2,8 +2,7 @@
 
 ``market`` is a read-only view of one symbol's :class:`model.MarketFacts` with the derived values cases need
 (``mid``, ``min_qty``, ``notional_cap(L)``); ``profile`` a view of the profile with ``message(...)``;
-``steps.<id>`` the :class:`StepRecord` of an earlier step. The facts arithmetic is a few pure functions
-over ``MarketFacts`` (they may move to a markets module).
+``steps.<id>`` the :class:`StepRecord` of an earlier step. The arithmetic is :mod:`conformance.facts`.
 """
 
 from __future__ import annotations
@@ -11,9 +10,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from typing import Any
 
+from conformance import facts
+from conformance.facts import NotionalRule
 from conformance.model import Bracket, MarketFacts, Profile
 
 __all__ = [
@@ -22,9 +23,6 @@ __all__ = [
     "ProfileView",
     "Scope",
     "StepRecord",
-    "leverage_mid",
-    "notional_cap",
-    "smallest_order_qty",
 ]
 
 
@@ -36,40 +34,6 @@ class MissingFactError(ValueError):
     """A fact an expression needs is not known for the symbol."""
 
 
-def leverage_mid(facts: MarketFacts) -> int:
-    return (facts.min_leverage + facts.max_leverage) // 2
-
-
-def smallest_order_qty(facts: MarketFacts) -> Decimal:
-    """The smallest order quantity the filters allow: ``max(min_qty, ceil(min_notional/price/step)*step)``."""
-    if facts.min_notional is None:
-        if facts.min_qty is None:
-            raise MissingFactError(f"no LOT_SIZE minQty or MIN_NOTIONAL is known for {facts.symbol}")
-        return facts.min_qty
-    if facts.price is None or facts.price <= 0:
-        raise MissingFactError(f"no price is known for {facts.symbol}")
-    by_notional = facts.min_notional / facts.price
-    if facts.step_size is not None and facts.step_size > 0:
-        steps = (by_notional / facts.step_size).to_integral_value(rounding=ROUND_CEILING)
-        by_notional = steps * facts.step_size
-    return max(facts.min_qty or Decimal(0), by_notional)
-
-
-def notional_cap(facts: MarketFacts, leverage: int, rule: str) -> Decimal:
-    """``maxNotionalValue`` for a leverage: with rule ``brackets``, the notionalCap of the highest-numbered
-    bracket whose initialLeverage >= leverage; with ``max_position_size_usd``, that constant."""
-    if rule == "max_position_size_usd":
-        if facts.max_position_size_usd is None:
-            raise MissingFactError(f"no max_position_size_usd is known for {facts.symbol}")
-        return facts.max_position_size_usd
-    eligible = [b for b in facts.brackets if b.initial_leverage >= leverage]
-    if not facts.brackets:
-        raise MissingFactError(f"no leverage brackets are known for {facts.symbol}")
-    if not eligible:
-        raise MissingFactError(f"no bracket of {facts.symbol} allows leverage {leverage}")
-    return max(eligible, key=lambda b: b.bracket).notional_cap
-
-
 # --------------------------------------------------------------------------------------------------
 # What expressions see
 
@@ -79,8 +43,8 @@ class MarketView:
 
     __slots__ = ("_facts", "_rule")
 
-    def __init__(self, facts: MarketFacts, rule: str) -> None:
-        self._facts = facts
+    def __init__(self, market: MarketFacts, rule: NotionalRule) -> None:
+        self._facts = market
         self._rule = rule
 
     def __repr__(self) -> str:
@@ -100,7 +64,7 @@ class MarketView:
 
     @property
     def mid(self) -> int:
-        return leverage_mid(self._facts)
+        return facts.leverage_mid(self._facts)
 
     @property
     def price(self) -> Decimal:
@@ -110,7 +74,10 @@ class MarketView:
 
     @property
     def min_qty(self) -> Decimal:
-        return smallest_order_qty(self._facts)
+        qty = facts.smallest_order_qty(self._facts)
+        if qty is None:
+            raise MissingFactError(f"the order filters or price of {self._facts.symbol} are not known")
+        return qty
 
     @property
     def step_size(self) -> Decimal | None:
@@ -129,7 +96,15 @@ class MarketView:
         return self._facts.brackets
 
     def notional_cap(self, leverage: int) -> Decimal:
-        return notional_cap(self._facts, leverage, self._rule)
+        cap = facts.notional_cap(self._facts, leverage, self._rule)
+        if cap is None:
+            known = (
+                "no max_position_size_usd"
+                if self._rule == "max_position_size_usd"
+                else "no bracket allows it"
+            )
+            raise MissingFactError(f"{self._facts.symbol} at leverage {leverage}: {known}")
+        return cap
 
 
 class ProfileView:
@@ -215,7 +190,7 @@ class Scope:
 
     @functools.cached_property
     def namespace(self) -> Mapping[str, Any]:
-        rule = self.profile.notional_rule if self.profile is not None else "brackets"
+        rule: NotionalRule = self.profile.notional_rule if self.profile is not None else "brackets"
         markets = {symbol: MarketView(facts, rule) for symbol, facts in self.markets.items()}
         names: dict[str, Any] = {"markets": markets, "symbols": list(self.symbols), "steps": self.steps}
         if self.profile is not None:

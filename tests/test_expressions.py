@@ -13,7 +13,7 @@ from conformance.expressions import (
     step_references,
 )
 from conformance.model import Bracket, Level, MarketFacts, Profile
-from conformance.scope import Scope, StepRecord, notional_cap, smallest_order_qty
+from conformance.scope import Scope, StepRecord
 
 BRACKETS = (
     Bracket(1, 125, Decimal(50000)),
@@ -195,28 +195,27 @@ def test_market_is_the_facts_of_the_symbol_parameter(scope: Scope) -> None:
         resolve("${market.max}", Scope(markets={"BTCUSDT": BTC}))
 
 
-def test_the_smallest_order_is_the_larger_of_min_qty_and_the_notional_minimum() -> None:
-    assert smallest_order_qty(BTC) == Decimal("0.002")  # 100 / 65000 = 0.00154 -> 2 steps
-    assert smallest_order_qty(ETH) == Decimal("0.007")  # 20 / 3200 = 0.00625 -> 7 steps
-    assert smallest_order_qty(SOL) == Decimal(1)  # 5 / 150 < minQty 1
-    assert smallest_order_qty(MarketFacts("X", 1, 2, min_qty=Decimal("0.5"))) == Decimal("0.5")
+def test_the_smallest_order_is_the_larger_of_min_qty_and_the_notional_minimum(scope: Scope) -> None:
+    assert resolve("${market.min_qty}", scope) == Decimal("0.002")  # 100 / 65000 = 0.00154 -> 2 steps
+    assert resolve("${market.min_qty}", scope.bind(symbol="ETHUSDT")) == Decimal("0.007")  # 20 / 3200
+    assert resolve("${market.min_qty}", scope.bind(symbol="SOLUSDT")) == Decimal(1)  # 5 / 150 < minQty 1
 
 
 def test_a_missing_fact_is_an_expression_error() -> None:
     bare = Scope(profile=make_profile(), markets={"X": MarketFacts("X", 1, 2)}, params={"symbol": "X"})
     with pytest.raises(ExpressionError, match="no price is known for X"):
         resolve("${market.price}", bare)
-    with pytest.raises(ExpressionError, match="no LOT_SIZE"):
+    with pytest.raises(ExpressionError, match="order filters or price of X are not known"):
         resolve("${market.min_qty}", bare)
 
 
-def test_notional_cap_follows_the_brackets_rule() -> None:
-    assert notional_cap(BTC, 125, "brackets") == 50000
-    assert notional_cap(BTC, 101, "brackets") == 50000
-    assert notional_cap(BTC, 100, "brackets") == 500000
-    assert notional_cap(BTC, 20, "brackets") == 1000000
-    with pytest.raises(ValueError, match="no bracket of BTCUSDT allows leverage 126"):
-        notional_cap(BTC, 126, "brackets")
+def test_notional_cap_follows_the_brackets_rule(scope: Scope) -> None:
+    assert resolve("${market.notional_cap(125)}", scope) == 50000
+    assert resolve("${market.notional_cap(101)}", scope) == 50000
+    assert resolve("${market.notional_cap(100)}", scope) == 500000
+    assert resolve("${market.notional_cap(20)}", scope) == 1000000
+    with pytest.raises(ExpressionError, match="BTCUSDT at leverage 126: no bracket allows it"):
+        resolve("${market.notional_cap(126)}", scope)
 
 
 def test_notional_cap_follows_the_profile_rule(scope: Scope) -> None:

@@ -14,13 +14,8 @@ import httpx
 import pytest
 
 from conformance.clock import VenueClock
-from conformance.markets import (
-    MarketFactsError,
-    MarketsReport,
-    gather_market_facts,
-    notional_cap,
-    smallest_order_qty,
-)
+from conformance.facts import notional_cap, smallest_order_qty
+from conformance.markets import MarketFactsError, MarketsReport, gather_market_facts
 from conformance.markets_file import MarketsFile, parse_markets_file
 from conformance.model import Bracket, FactDisagreement, MarketFacts, Profile
 from conformance.signing import API_KEY_HEADER, Credentials, VenueSigner
