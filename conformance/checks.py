@@ -202,7 +202,7 @@ def _message(observation: Observation, argument: Any, path: str | None, env: Che
         if not isinstance(msg, str) or re.search(pattern, msg) is None:
             raise Mismatch("unexpected error message", f"msg matching /{pattern}/", show(msg))
         return
-    wanted = _unwrap_is(argument)
+    wanted = argument.get("equals", argument.get("is")) if isinstance(argument, Mapping) else argument
     if msg != wanted:
         raise Mismatch("unexpected error message", show(wanted), show(msg))
 

@@ -20,6 +20,7 @@ import httpx
 from conformance import fieldpath, readback, wire
 from conformance.checks import NOT_JSON, CheckEnvironment, Mismatch, Observation, run_check
 from conformance.credentials import Credentials
+from conformance.expressions import resolve
 from conformance.model import (
     CaseInstance,
     CaseResult,
@@ -32,8 +33,8 @@ from conformance.model import (
     SignSpec,
     Step,
     StepResult,
-    TimestampSpec,
 )
+from conformance.scope import Scope, StepRecord
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,9 +59,9 @@ class Session(Protocol):
     @property
     def check_env(self) -> CheckEnvironment: ...
 
-    def namespace(self, instance: CaseInstance) -> dict[str, Any]: ...
-
-    def resolve(self, template: Any, namespace: Mapping[str, Any]) -> Any: ...
+    def scope(self, instance: CaseInstance) -> Scope:
+        """What the instance's ``${...}`` templates see before its first step."""
+        ...
 
     def has_account(self, account: str) -> bool: ...
 
@@ -114,7 +115,9 @@ def decide(failures: list[Failure], error: str | None) -> tuple[Outcome, str]:
 
 @dataclasses.dataclass
 class _CaseState:
-    namespace: dict[str, Any]
+    """What the steps of one case have established so far."""
+
+    scope: Scope
     earlier: dict[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
 
 
@@ -137,7 +140,7 @@ async def execute(instance: CaseInstance, session: Session) -> CaseResult:
         return CaseResult(**base, outcome=Outcome.SKIP, message=instance.skip_reason)
 
     try:
-        state = _CaseState(namespace={**session.namespace(instance), "steps": {}})
+        state = _CaseState(scope=session.scope(instance))
     except Exception as problem:  # a template of the case itself cannot be evaluated
         return CaseResult(**base, outcome=Outcome.ERROR, message=f"cannot prepare the case: {problem}")
 
@@ -200,9 +203,9 @@ async def _run_step(
     name = _step_name(step, index)
     record: dict[str, Any] = {"index": index, "name": name, "cleanup": cleanup}
     try:
-        if step.when is not None and not session.resolve(step.when, state.namespace):
+        if step.when is not None and not resolve(step.when, state.scope):
             return StepResult(**record, request=None, response=None, skipped=True)
-        account = str(session.resolve(step.account, state.namespace))
+        account = str(resolve(step.account, state.scope))
         if not session.has_account(account):
             raise StepError(f"no credentials for the {account} account")
         if step.kind == "request":
@@ -240,7 +243,7 @@ def _judge(  # noqa: PLR0917 - one call site, every argument distinct
     values: dict[str, Any] = {}
 
     if step.kind == "read":
-        symbol = str(session.resolve(step.symbol, state.namespace))
+        symbol = str(resolve(step.symbol, state.scope))
         try:
             if not 200 <= response.status < 300:
                 raise readback.ReadbackError(f"HTTP {response.status}")
@@ -259,10 +262,12 @@ def _judge(  # noqa: PLR0917 - one call site, every argument distinct
         else:
             values = position.values() if step.read == "position" else {"leverage": position.leverage}
 
+    captures = {}
     for variable, path in step.capture.items():
         captured = fieldpath.select(body, path) if body is not NOT_JSON else fieldpath.MISSING
-        values[variable] = None if captured is fieldpath.MISSING else captured
-        state.namespace[variable] = values[variable]
+        captures[variable] = None if captured is fieldpath.MISSING else captured
+    values.update(captures)
+    state.scope = state.scope.with_captures(captures)
 
     observation = Observation(
         status=response.status,
@@ -274,7 +279,7 @@ def _judge(  # noqa: PLR0917 - one call site, every argument distinct
     for expectation in step.expect:
         level = expectation.level or instance.level
         try:
-            argument = session.resolve(expectation.argument, state.namespace)
+            argument = resolve(expectation.argument, state.scope)
             run_check(expectation.check, observation, argument, expectation.path, session.check_env)
         except Mismatch as mismatch:
             failures.append(
@@ -299,7 +304,8 @@ def _judge(  # noqa: PLR0917 - one call site, every argument distinct
 
     if step.id is not None:
         state.earlier[step.id] = values
-        state.namespace["steps"][step.id] = {"status": response.status, "body": body, "values": values}
+        record_body = None if body is NOT_JSON else body
+        state.scope = state.scope.with_step(step.id, StepRecord(response.status, record_body, values))
     return StepResult(**record, request=request, response=response, failures=tuple(failures), values=values)
 
 
@@ -307,20 +313,18 @@ def _judge(  # noqa: PLR0917 - one call site, every argument distinct
 # Building and sending
 
 
-def _resolved_sign(sign: SignSpec, session: Session, namespace: Mapping[str, Any]) -> SignSpec:
-    timestamp = sign.timestamp
-    resolved_timestamp = TimestampSpec(
-        mode=timestamp.mode,
-        offset_ms=session.resolve(timestamp.offset_ms, namespace),
-        edge=timestamp.edge,
-        side=timestamp.side,
-        value=session.resolve(timestamp.value, namespace),
+def _resolved_sign(sign: SignSpec, scope: Scope) -> SignSpec:
+    """The step's signing directives with their templates evaluated (the signer takes values)."""
+    timestamp = dataclasses.replace(
+        sign.timestamp,
+        offset_ms=resolve(sign.timestamp.offset_ms, scope),
+        value=resolve(sign.timestamp.value, scope),
     )
     return dataclasses.replace(
         sign,
-        tamper={k: session.resolve(v, namespace) for k, v in sign.tamper.items()},
-        timestamp=resolved_timestamp,
-        recv_window=session.resolve(sign.recv_window, namespace),
+        tamper={k: resolve(v, scope) for k, v in sign.tamper.items()},
+        timestamp=timestamp,
+        recv_window=resolve(sign.recv_window, scope),
     )
 
 
@@ -335,8 +339,7 @@ def _mapping(value: Any, what: str) -> Mapping[str, Any]:
 async def _send_request(step: Step, account: str, session: Session, state: _CaseState) -> Exchange:
     spec = step.request
     assert spec is not None
-    ns = state.namespace
-    resolve = session.resolve
+    ns = state.scope
     try:
         request = wire.build(
             base_url=session.base_url,
@@ -352,7 +355,7 @@ async def _send_request(step: Step, account: str, session: Session, state: _Case
         )
     except wire.RequestError as problem:
         raise StepError(str(problem)) from None
-    return await session.send(request, account, _resolved_sign(step.sign, session, ns))
+    return await session.send(request, account, _resolved_sign(step.sign, ns))
 
 
 def read_request(session: Session, symbol: str) -> httpx.Request:
@@ -365,12 +368,12 @@ def read_request(session: Session, symbol: str) -> httpx.Request:
 
 
 async def _send_read(step: Step, account: str, session: Session, state: _CaseState) -> Exchange:
-    symbol = str(session.resolve(step.symbol, state.namespace))
+    symbol = str(resolve(step.symbol, state.scope))
     return await session.send(read_request(session, symbol), account, _READ_SIGN)
 
 
 async def _close_position(step: Step, account: str, session: Session, state: _CaseState) -> Exchange:
-    symbol = str(session.resolve(step.symbol, state.namespace))
+    symbol = str(resolve(step.symbol, state.scope))
     read = await session.send(read_request(session, symbol), account, _READ_SIGN)
     if read.response is None:
         return read

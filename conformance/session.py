@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Final
 
 import httpx
 
@@ -18,6 +18,7 @@ from conformance.clock import VenueClock
 from conformance.credentials import Credentials
 from conformance.execution import Exchange
 from conformance.model import CaseInstance, Profile, SignSpec
+from conformance.scope import Scope
 from conformance.signing import SigningError, VenueSigner
 
 PRIMARY: Final = "primary"
@@ -29,8 +30,7 @@ class UnreachableTarget(Exception):
     """The target cannot be reached (before or during a run)."""
 
 
-Resolver = Callable[[Any, Mapping[str, Any]], Any]
-NamespaceBuilder = Callable[[CaseInstance], dict[str, Any]]
+ScopeBuilder = Callable[[CaseInstance], Scope]
 
 
 class VenueSession:
@@ -45,8 +45,7 @@ class VenueSession:
         accounts: Mapping[str, Credentials],
         clock: VenueClock,
         check_env: CheckEnvironment,
-        resolver: Resolver,
-        namespace_builder: NamespaceBuilder,
+        scope_builder: ScopeBuilder,
     ) -> None:
         self._client = client
         self._base_url = base_url.rstrip("/")
@@ -54,8 +53,7 @@ class VenueSession:
         self._accounts = dict(accounts)
         self._clock = clock
         self._check_env = check_env
-        self._resolve = resolver
-        self._namespace = namespace_builder
+        self._scope = scope_builder
         self._failures_in_a_row = 0
 
     # -- what execution reads
@@ -88,11 +86,8 @@ class VenueSession:
     def unreachable(self) -> bool:
         return self._failures_in_a_row >= UNREACHABLE_AFTER
 
-    def namespace(self, instance: CaseInstance) -> dict[str, Any]:
-        return self._namespace(instance)
-
-    def resolve(self, template: Any, namespace: Mapping[str, Any]) -> Any:
-        return self._resolve(template, namespace)
+    def scope(self, instance: CaseInstance) -> Scope:
+        return self._scope(instance)
 
     def has_account(self, account: str) -> bool:
         return account in self._accounts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -24,6 +24,7 @@ from conformance.model import (
     Step,
     Touch,
 )
+from conformance.scope import Scope
 
 HERE = SourceLocation("cases/test.yaml", 1, 1)
 PROFILE = Profile(
@@ -48,7 +49,7 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 
 class FakeSession:
-    """A session whose venue is a function; templates are plain `${name}` lookups."""
+    """A session whose venue is a function."""
 
     def __init__(self, handler: Handler) -> None:
         self.sent: list[httpx.Request] = []
@@ -59,15 +60,8 @@ class FakeSession:
     base_url = "http://venue.test"
     check_env = CheckEnvironment(validate_schema=lambda value, ref: None)
 
-    def namespace(self, instance: CaseInstance) -> dict[str, Any]:
-        return dict(instance.params)
-
-    def resolve(self, template: Any, namespace: Mapping[str, Any]) -> Any:
-        if isinstance(template, str) and template.startswith("${") and template.endswith("}"):
-            return namespace[template[2:-1]]
-        if isinstance(template, dict):
-            return {k: self.resolve(v, namespace) for k, v in template.items()}
-        return template
+    def scope(self, instance: CaseInstance) -> Scope:
+        return Scope(profile=PROFILE, params=instance.params)
 
     def has_account(self, account: str) -> bool:
         return account == "primary"
