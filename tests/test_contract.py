@@ -1,11 +1,13 @@
+import dataclasses
 import json
 import re
 from pathlib import Path
 
 import pytest
 
-from conformance.contract import ContractError, UnknownClauseError, load_contract
+from conformance.contract import ContractError, UnknownClauseError, effective_level, load_contract
 from conformance.model import Level
+from conformance.profiles import load_profile
 from conformance.resources import specs_dir
 
 CLAUSE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
@@ -63,10 +65,13 @@ def test_levels_are_given_only_for_the_dialects_of_the_markdown_contract() -> No
     assert contract.dialects == dialects
 
 
-def test_the_catalogue_schema_knows_the_same_dialects() -> None:
-    catalogue = json.loads((specs_dir() / "schemas" / "contract.schema.json").read_text(encoding="utf-8"))
+def test_the_file_format_schemas_know_the_same_dialects() -> None:
+    schemas = specs_dir() / "schemas"
+    catalogue = json.loads((schemas / "contract.schema.json").read_text(encoding="utf-8"))
+    profile = json.loads((schemas / "profile.schema.json").read_text(encoding="utf-8"))
     levels = catalogue["properties"]["clauses"]["items"]["properties"]["levels"]
     assert set(levels["propertyNames"]["enum"]) == markdown_dialects()
+    assert set(profile["properties"]["dialect"]["enum"]) == markdown_dialects()
 
 
 @pytest.mark.parametrize("clause_id", sorted(markdown_clauses()))
@@ -101,6 +106,22 @@ def test_clauses_are_looked_up_by_id() -> None:
     assert "LEV-NOPE" not in contract
     with pytest.raises(UnknownClauseError, match="unknown clause 'LEV-NOPE'"):
         contract.clause("LEV-NOPE")
+
+
+def test_the_effective_level_is_the_dialect_level_unless_the_profile_overrides_it() -> None:
+    contract = load_contract()
+    binance, ztdx = load_profile("binance-usdm"), load_profile("ztdx")
+    assert contract.level("TIME-RECVWINDOW-MAX", binance) is Level.INFO
+    assert contract.level("TIME-RECVWINDOW-MAX", ztdx) is Level.MUST
+    assert contract.level("LEV-STRING", binance) is None  # does not apply to the dialect
+    assert contract.level("LEV-NOTIONAL", binance) is Level.SHOULD
+
+    strict = dataclasses.replace(
+        binance, clause_levels={"LEV-NOTIONAL": Level.MUST, "LEV-STRING": Level.SHOULD}
+    )
+    assert effective_level(contract.clause("LEV-NOTIONAL"), strict) is Level.MUST
+    assert effective_level(contract.clause("LEV-STRING"), strict) is Level.SHOULD  # adopted by the profile
+    assert effective_level(contract.clause("LEV-OK"), strict) is Level.MUST
 
 
 CATALOGUE = """\
