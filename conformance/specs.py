@@ -18,7 +18,6 @@ Callers::
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 import json
@@ -37,15 +36,10 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource, PointerToNowhere, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
-from conformance.model import Encoding, Profile
+from conformance.model import Profile
 from conformance.resources import specs_dir
 
 SPECS_BASE_URI: Final = "https://venue-conformance.example/specs/"
-
-MEDIA_TYPES: Final[Mapping[str, str]] = {
-    "form": "application/x-www-form-urlencoded",
-    "json": "application/json",
-}
 
 HTTP_METHODS: Final = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -153,7 +147,7 @@ class OpenApiDocument:
 
     def operations(self) -> Iterator[Operation]:
         for template, raw in self.contents.get("paths", {}).items():
-            item_uri, item_pointer, item = self.follow(self.uri, f"/paths/{_escape(template)}", raw)
+            item_uri, item_pointer, item = self.follow(self.uri, f"/paths/{escape_pointer(template)}", raw)
             for method in HTTP_METHODS:
                 if method in item:
                     definition = item[method]
@@ -195,13 +189,13 @@ class OpenApiDocument:
                 f"status {status} is not documented for {operation.label} (documented: {documented})"
             )
         uri, pointer, response = self.follow(
-            operation.document, f"{operation.pointer}/responses/{_escape(key)}", responses[key]
+            operation.document, f"{operation.pointer}/responses/{escape_pointer(key)}", responses[key]
         )
         content = response.get("content") or {}
         media = _json_media_type(content)
         if media is None or "schema" not in content[media]:
             return None
-        return f"{uri}#{pointer}/content/{_escape(media)}/schema"
+        return f"{uri}#{pointer}/content/{escape_pointer(media)}/schema"
 
     def resolve(self, uri: str) -> Any:
         """The JSON value a URI (with an optional JSON pointer fragment) names."""
@@ -389,100 +383,8 @@ def _mismatch(error: ValidationError) -> Mismatch:
     message = error.message
     if error.validator == "pattern" and isinstance(error.schema, Mapping) and "description" in error.schema:
         message = f"{_short_json(error.instance)} is not {_lower_first(error.schema['description'])}"
-    pointer = "".join(f"/{_escape(str(part))}" for part in error.absolute_path)
+    pointer = "".join(f"/{escape_pointer(str(part))}" for part in error.absolute_path)
     return Mismatch(pointer, message, str(error.validator))
-
-
-# --------------------------------------------------------------------------------------------------
-# A view of a document for test generators
-
-
-def encoding_view(profile: Profile, encoding: Encoding, *, signing_parameters: bool = True) -> dict[str, Any]:
-    """The profile's OpenAPI document with every ``POST`` reduced to one placement of its parameters.
-
-    The document itself says "each parameter in the query or in the body", which OpenAPI can only write
-    as optional query parameters plus an optional body. A generator (schemathesis) needs one placement:
-
-    - ``query``: no body; the parameters of ``x-mandatory-parameters`` become required query parameters;
-    - ``form`` / ``json``: a required body of that media type with those parameters required and no
-      other property, and only the signer's parameters left in the query.
-
-    With ``signing_parameters=False`` the parameters marked ``x-set-by-signer`` (``timestamp``,
-    ``recvWindow``) are dropped everywhere, for a signer that adds them. Relative references are kept:
-    load the result with the document's location (``openapi_document(profile).path``) as its base.
-    """
-    if encoding not in profile.encodings:
-        raise SpecError(f"profile {profile.name} does not accept the {encoding} encoding")
-    document = openapi_document(profile)
-    view = copy.deepcopy(dict(document.contents))
-    for operation in document.operations():
-        target = view
-        for part in operation.pointer.lstrip("/").split("/"):
-            target = target[_unescape(part)]
-        if operation.document != document.uri:
-            continue  # a path item borrowed from another document: leave it alone
-        _narrow(document, operation, target, encoding, signing_parameters)
-    return view
-
-
-def _narrow(
-    document: OpenApiDocument,
-    operation: Operation,
-    target: dict[str, Any],
-    encoding: Encoding,
-    signing_parameters: bool,
-) -> None:
-    parameters: list[tuple[Any, Mapping[str, Any]]] = []
-    for index, parameter in enumerate(target.get("parameters", [])):
-        pointer = f"{operation.pointer}/parameters/{index}"
-        parameters.append((parameter, document.follow(operation.document, pointer, parameter)[2]))
-    if not signing_parameters:
-        parameters = [(raw, resolved) for raw, resolved in parameters if not resolved.get("x-set-by-signer")]
-    mandatory: list[str] = list(target.get("x-mandatory-parameters", []))
-    if "requestBody" not in target and not mandatory:
-        target["parameters"] = [raw for raw, _ in parameters]
-        return
-    if encoding == "query":
-        target.pop("requestBody", None)
-        target["parameters"] = [
-            {**resolved, "required": True} if resolved.get("name") in mandatory else raw
-            for raw, resolved in parameters
-        ]
-        return
-    media = MEDIA_TYPES[encoding]
-    _, body_pointer, body = document.follow(
-        operation.document, f"{operation.pointer}/requestBody", target.get("requestBody", {})
-    )
-    content = body.get("content", {})
-    if media not in content:
-        raise SpecError(f"{document.path.name}: {operation.label} documents no {media} body")
-    original = content[media]["schema"]
-    names = _property_names(document, f"{operation.document}#{body_pointer}/content/{_escape(media)}/schema")
-    target["requestBody"] = {
-        "required": True,
-        "content": {
-            media: {
-                "schema": {
-                    "allOf": [original],
-                    "required": [name for name in mandatory if name in names],
-                    "properties": dict.fromkeys(names, True),
-                    "additionalProperties": False,
-                }
-            }
-        },
-    }
-    target["parameters"] = [raw for raw, resolved in parameters if resolved.get("x-set-by-signer")]
-
-
-def _property_names(document: OpenApiDocument, uri: str) -> list[str]:
-    resolver = document.registry.resolver()
-    resolved = resolver.lookup(uri)
-    schema = resolved.contents
-    while isinstance(schema, Mapping) and "$ref" in schema and "properties" not in schema:
-        resolved = resolved.resolver.lookup(schema["$ref"])
-        schema = resolved.contents
-    properties = schema.get("properties", {}) if isinstance(schema, Mapping) else {}
-    return list(properties)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -505,18 +407,18 @@ def specs_hash() -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def _escape(part: str) -> str:
+def escape_pointer(part: str) -> str:
     return part.replace("~", "~0").replace("/", "~1")
 
 
-def _unescape(part: str) -> str:
+def unescape_pointer(part: str) -> str:
     return part.replace("~1", "/").replace("~0", "~")
 
 
 def _walk(contents: Any, pointer: str, uri: str) -> Any:
     value = contents
     for part in pointer.lstrip("/").split("/") if pointer else ():
-        key = _unescape(part)
+        key = unescape_pointer(part)
         try:
             value = value[int(key)] if isinstance(value, list) else value[key]
         except (KeyError, IndexError, ValueError, TypeError):
