@@ -151,7 +151,7 @@ class Run:
 
     async def protect(self, instances: Sequence[CaseInstance]) -> list[CaseInstance]:
         """Snapshot what the instances touch; trading instances on symbols already traded are skipped."""
-        touches = [touch for instance in instances if instance.skip_reason is None for touch in instance.touches]
+        touches = [t for instance in instances if instance.skip_reason is None for t in instance.touches]
         self.notes.extend(await self.guard.snapshot(touches, self.setup.symbols))
         return [self._trading_check(instance) for instance in instances]
 
@@ -163,7 +163,7 @@ class Run:
                 continue
             flat = self.guard.flat_at_start(touch.account, touch.symbol)
             if flat is None:
-                reason = f"the {touch.account} account's {touch.symbol} position could not be read at the start"
+                reason = f"the {touch.account} {touch.symbol} position could not be read at the start"
                 return dataclasses.replace(instance, skip_reason=reason)
             if not flat:
                 reason = (

@@ -115,9 +115,15 @@ def test_every_reference_resolves_locally(path: Path) -> None:
         resolver.lookup(ref)
 
 
+# The harness's own file formats have their own vocabulary; the venue's body schemas share fragments.
+HARNESS_FORMATS = {"case", "results", "markets", "profile", "contract"}
+
+
 def test_definitions_shared_by_several_schemas_are_identical() -> None:
     seen: dict[str, tuple[str, Any]] = {}
     for path in SCHEMAS:
+        if path.name.removesuffix(".schema.json") in HARNESS_FORMATS:
+            continue
         for name, definition in load_json(path).get("$defs", {}).items():
             if name in seen:
                 assert definition == seen[name][1], f"$defs/{name} differs in {path.name} and {seen[name][0]}"
