@@ -226,7 +226,7 @@ async def _run_step(
     return _judge(step, index, instance, session, state, record, request, response, exchange.response)
 
 
-def _judge(  # noqa: PLR0917 - one call site, every argument distinct
+def _judge(
     step: Step,
     index: int,
     instance: CaseInstance,
