@@ -50,7 +50,9 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
     show_default=True,
     help="Port to listen on; 0 picks a free one (the URL printed first shows it).",
 )
-@click.option("--accounts", type=_FILE, help="YAML file of API keys and secrets (default: two demo accounts).")
+@click.option(
+    "--accounts", type=_FILE, help="YAML file of API keys and secrets (default: two demo accounts)."
+)
 @click.option("--markets", type=_FILE, help="YAML markets file (default: BTCUSDT, ETHUSDT, SOLUSDT).")
 @click.option("--state", type=_FILE, help="SQLite file keeping leverage and positions across restarts.")
 @click.option("--fault", metavar="NAME", help="Serve a deliberately broken twin (see --list-faults).")

@@ -197,7 +197,7 @@ async def _venue_error(_: Request, exc: Exception) -> Response:
 
 async def _routing_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    path = request.url.path
+    path = request.scope["path"]
     if exc.status_code == 404:
         return _envelope(errors.path_not_found(path))
     if exc.status_code == 405:

@@ -57,8 +57,6 @@ MISSING = Missing.MISSING
 class RequestData:
     """One request as the venue read it: raw bytes for the signature, parameters for everything else."""
 
-    method: str
-    path: str
     api_key: str | None
     raw_query: bytes
     raw_body: bytes  # b"" when the body was not read
@@ -116,8 +114,6 @@ async def read_request(request: Request, dialect: Dialect) -> RequestData:
     else:
         body = _parse_json(raw_body)
     return RequestData(
-        method=request.method,
-        path=request.url.path,
         api_key=request.headers.get(API_KEY_HEADER),
         raw_query=raw_query,
         raw_body=raw_body,

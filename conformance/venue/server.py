@@ -47,7 +47,14 @@ def serve(options: ServeOptions, announce: Callable[[str], None]) -> None:
     """
     accounts = load_accounts(options.accounts) if options.accounts else Accounts(DEMO_ACCOUNTS)
     markets = load_markets(options.markets) if options.markets else default_markets()
-    app = _app(options.profile, accounts.values(), markets, options.state, None, options.fault)
+    app = _app(
+        options.profile,
+        accounts=accounts.values(),
+        markets=markets,
+        state_path=options.state,
+        clock=None,
+        fault=options.fault,
+    )
     sock = listen(options.host, options.port)
     server = _server(app)
 
@@ -101,7 +108,7 @@ def running_venue(
 
     The arguments are `create_app`'s. The server stops (and the state file is closed) on leaving.
     """
-    app = _app(profile, accounts, markets, state_path, clock, fault)
+    app = _app(profile, accounts=accounts, markets=markets, state_path=state_path, clock=clock, fault=fault)
     sock = listen(host, 0)
     server = _server(app)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="venue", daemon=True)
@@ -138,6 +145,7 @@ def url_of(sock: socket.socket) -> str:
 
 def _app(
     profile: str,
+    *,
     accounts: Iterable[Account] | None,
     markets: Mapping[str, Market] | None,
     state_path: str | Path | None,

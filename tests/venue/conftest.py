@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from venue_clauses import PROFILES
 from venue_client import FixedClock, OpenVenue, VenueClient
 
 from conformance.venue import DEMO_ACCOUNTS, create_app
@@ -16,6 +17,12 @@ from conformance.venue import DEMO_ACCOUNTS, create_app
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(params=PROFILES)
+def profile(request: pytest.FixtureRequest) -> str:
+    """Both profiles, unless the test names its own (``@clause(..., "ztdx")`` parametrizes it directly)."""
+    return str(request.param)
 
 
 @pytest.fixture
@@ -38,7 +45,7 @@ async def open_venue(clock: FixedClock) -> AsyncIterator[OpenVenue]:
             )
             accounts = list(options.get("accounts") or DEMO_ACCOUNTS)
             other = accounts[1] if len(accounts) > 1 else None
-            return VenueClient(http, accounts[0], options["clock"], profile, other=other)
+            return VenueClient(http, accounts[0], options["clock"], profile, other=other, app=app)
 
         yield open_
 
@@ -53,4 +60,6 @@ async def venue(profile: str, open_venue: OpenVenue) -> VenueClient:
 def other(venue: VenueClient) -> VenueClient:
     """The same venue, seen by the second demo account."""
     assert venue.other is not None
-    return VenueClient(venue.http, venue.other, venue.clock, venue.profile, other=venue.account)
+    return VenueClient(
+        venue.http, venue.other, venue.clock, venue.profile, other=venue.account, app=venue.app
+    )

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 import httpx
+from starlette.applications import Starlette
 
 from conformance.venue import Account
 
@@ -52,6 +53,12 @@ class VenueClient:
     clock: FixedClock
     profile: str
     other: Account | None = None  # another account of the venue, for isolation and wrong-secret tests
+    app: Starlette | None = None
+
+    def close(self) -> None:
+        """Stop the venue as a shutdown would: its state file is closed."""
+        assert self.app is not None
+        self.app.state.venue.store.close()
 
     async def send(
         self,
@@ -168,7 +175,7 @@ def _pairs(query: str) -> list[tuple[str, str]]:
     return parse_qsl(query, keep_blank_values=True)
 
 
-def envelope(response: httpx.Response) -> tuple[int, int, str]:
+def envelope(response: httpx.Response | RawResponse) -> tuple[int, int, str]:
     """(status, code, msg) of a rejection, after checking it is the contract's envelope."""
     assert 400 <= response.status_code < 500, (response.status_code, response.text)
     assert response.headers["content-type"].startswith("application/json")
@@ -179,3 +186,51 @@ def envelope(response: httpx.Response) -> tuple[int, int, str]:
     assert isinstance(body["msg"], str), body
     assert body["msg"], body
     return response.status_code, body["code"], body["msg"]
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    status_code: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+async def asgi_request(
+    app: Starlette, method: str, path: str, *, query: bytes, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> RawResponse:
+    """Send bytes no HTTP client would (NUL in the query, non-Latin-1 headers) straight to the ASGI app."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": [(b"host", b"venue"), *headers],
+        "client": ("127.0.0.1", 1),
+        "server": ("venue", 80),
+    }
+    sent = False
+    messages: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    await app(scope, receive, send)
+    start = next(m for m in messages if m["type"] == "http.response.start")
+    content = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    response_headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in start["headers"]}
+    return RawResponse(start["status"], response_headers, content)
