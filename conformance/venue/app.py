@@ -115,6 +115,7 @@ class Endpoints:
             Route("/fapi/v1/time", self.time, methods=["GET"]),
             Route("/fapi/v1/exchangeInfo", self.exchange_info, methods=["GET"]),
             Route("/fapi/v1/ticker/price", self.ticker_price, methods=["GET"]),
+            Route("/fapi/v2/ticker/price", self.ticker_price, methods=["GET"]),  # the connector's
             Route("/fapi/v1/leverageBracket", self.leverage_bracket, methods=["GET"]),
             Route("/fapi/v1/leverage", self.change_leverage, methods=["POST"]),
             Route("/fapi/v1/order", self.new_order, methods=["POST"]),
