@@ -69,9 +69,10 @@ def create_app(
     ``ConfigError`` for a state file it cannot use.
     """
     dialect = dialect_named(profile)
-    defect = fault_named(fault, dialect.name) if fault is not None else None
-    rules_class = defect.rules if defect is not None else Rules
-    exchange_class = defect.exchange if defect is not None else Exchange
+    rules_class, exchange_class = Rules, Exchange
+    if fault is not None:
+        defect = fault_named(fault, dialect.name)
+        dialect, rules_class, exchange_class = defect.apply_to(dialect), defect.rules, defect.exchange
     rules = rules_class(
         dialect,
         Accounts(DEMO_ACCOUNTS if accounts is None else accounts),
@@ -126,7 +127,7 @@ class Endpoints:
         return routes
 
     async def _read(self, request: Request) -> RequestData:
-        return await read_request(request, self.dialect)
+        return await read_request(request, self.dialect, merge=self.rules.merge_parameters)
 
     async def _admit(self, request: Request, *mandatory: str) -> tuple[Account, RequestData]:
         data = await self._read(request)

@@ -111,6 +111,13 @@ def leverage_out_of_band(message: str) -> VenueError:
     return VenueError(400, -4028, message)
 
 
+def leverage_reduction_rejected() -> VenueError:
+    """Binance's answer in isolated mode; the reference venue never sends it (a fault does)."""
+    return VenueError(
+        400, -4161, "Leverage reduction is not supported in Isolated Margin Mode with open positions."
+    )
+
+
 def invalid_side() -> VenueError:
     return VenueError(400, -1117, "Invalid side.")
 

@@ -7,7 +7,7 @@ computed over them), and the parameters of each location. The rules of reading:
   accepts (``application/x-www-form-urlencoded``; ztdx also ``application/json``); any other body is not
   read at all, so its parameters are simply missing.
 - A parameter given twice in one location is rejected (``-1101``); given in both the query and the body,
-  the query's value is used.
+  the rulebook's ``merge_parameters`` decides (the query's value is used).
 - Bytes that are not UTF-8, bodies over 64 KiB, malformed JSON and JSON that is not an object are
   rejected with the envelope, never with a 5xx.
 - JSON numbers are kept as written (`JsonNumber`), so ``20``, ``20.0`` and ``2e1`` stay distinguishable and
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qsl, unquote_to_bytes
@@ -52,6 +52,9 @@ class Missing(enum.Enum):
 
 MISSING = Missing.MISSING
 
+# How the query's and the body's parameters become one set (the rulebook's AUTH-PRECEDENCE).
+Merge = Callable[[Mapping[str, str], Mapping[str, ParamValue]], Mapping[str, ParamValue]]
+
 
 @dataclass(frozen=True)
 class RequestData:
@@ -63,12 +66,10 @@ class RequestData:
     body_format: Literal["none", "form", "json"]
     query: Mapping[str, str]
     body: Mapping[str, ParamValue]
+    params: Mapping[str, ParamValue]  # query and body merged
 
     def get(self, name: str) -> ParamValue | Missing:
-        """The parameter's value, the query's first (AUTH-PRECEDENCE)."""
-        if name in self.query:
-            return self.query[name]
-        return self.body.get(name, MISSING)
+        return self.params.get(name, MISSING)
 
     def require(self, name: str) -> ParamValue:
         """A mandatory parameter: missing, empty text or JSON null is ``-1102``."""
@@ -90,13 +91,22 @@ class RequestData:
         return None if self.get(name) is MISSING else self.text(name)
 
     @property
+    def signed_query(self) -> bytes:
+        """The query string as received, without the ``signature`` parameter."""
+        return _without_signature(self.raw_query)
+
+    @property
+    def signed_body(self) -> bytes:
+        """The body as received (a JSON body as its raw text), without a form's ``signature`` parameter."""
+        return _without_signature(self.raw_body) if self.body_format == "form" else self.raw_body
+
+    @property
     def signed_payload(self) -> bytes:
-        """Query + body as received, without the ``signature`` parameter, with no separator."""
-        body = _without_signature(self.raw_body) if self.body_format == "form" else self.raw_body
-        return _without_signature(self.raw_query) + body
+        """What the signature covers: query + body, with no separator."""
+        return self.signed_query + self.signed_body
 
 
-async def read_request(request: Request, dialect: Dialect) -> RequestData:
+async def read_request(request: Request, dialect: Dialect, *, merge: Merge) -> RequestData:
     raw_query: bytes = request.scope.get("query_string", b"")
     query = _parse_urlencoded(raw_query)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -120,6 +130,7 @@ async def read_request(request: Request, dialect: Dialect) -> RequestData:
         body_format=body_format,
         query=query,
         body=body,
+        params=merge(query, body),
     )
 
 

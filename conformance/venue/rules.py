@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -57,6 +58,12 @@ class Rules:
         if account is None:
             raise errors.api_key_unknown()
         return account
+
+    def merge_parameters(
+        self, query: Mapping[str, str], body: Mapping[str, ParamValue]
+    ) -> Mapping[str, ParamValue]:
+        """AUTH-PRECEDENCE: a parameter in both the query and the body takes the query's value."""
+        return {**body, **query}
 
     def signature_payloads(self, request: RequestData) -> tuple[bytes, ...]:
         """AUTH-SIG-PAYLOAD: query + body as received, without the signature; ztdx also URL-decoded."""
@@ -113,8 +120,9 @@ class Rules:
             raise errors.invalid_symbol()
         return market
 
-    def parse_leverage(self, value: ParamValue) -> int:
+    def parse_leverage(self, request: RequestData) -> int:
         """LEV-NON-INTEGER, LEV-STRING: decimal integer text; ztdx also a JSON integer. Else -1130."""
+        value = request.require("leverage")
         json_integers = self.dialect.leverage_forms == "json-or-text"
         if isinstance(value, JsonNumber) and value.is_integer and json_integers:
             text = value.text

@@ -72,7 +72,7 @@ class Exchange:
 
     def change_leverage(self, account: Account, request: RequestData) -> LeverageChange:
         """Business rules in the contract's order: leverage type (-1130), symbol (-1121), band (-4028)."""
-        leverage = self.rules.parse_leverage(request.require("leverage"))
+        leverage = self.rules.parse_leverage(request)
         market = self.rules.market(request.text("symbol"))
         self.rules.check_leverage(leverage, market)
         user, symbol = account.api_key, market.symbol
@@ -80,8 +80,12 @@ class Exchange:
             position = self.store.position(user, symbol)
             if position.amount != 0:
                 self.store.save_position(user, self.rules.position_after_leverage_change(position, leverage))
-            self.store.set_leverage(*self.rules.leverage_key(user, symbol), leverage)
+            self.save_leverage(user, symbol, leverage)
         return LeverageChange(symbol, leverage, self.rules.max_notional(market, leverage))
+
+    def save_leverage(self, user: str, symbol: str, leverage: int) -> None:
+        """PER-OVERWRITE: an accepted leverage replaces the stored one."""
+        self.store.set_leverage(*self.rules.leverage_key(user, symbol), leverage)
 
     def leverage(self, user: str, market: Market) -> int:
         stored = self.store.leverage(*self.rules.leverage_key(user, market.symbol))
@@ -137,7 +141,7 @@ class Exchange:
         """ztdx orders may carry ``leverage`` (PER-ORDER-EXPLICIT); binance-usdm ignores the parameter."""
         if not self.rules.dialect.order_leverage or request.get("leverage") is MISSING:
             return None
-        leverage = self.rules.parse_leverage(request.require("leverage"))
+        leverage = self.rules.parse_leverage(request)
         self.rules.check_leverage(leverage, market)
         return leverage
 
