@@ -63,3 +63,13 @@ def other(venue: VenueClient) -> VenueClient:
     return VenueClient(
         venue.http, venue.other, venue.clock, venue.profile, other=venue.account, app=venue.app
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Record each venue test's clause and profile, so JUnit XML shows coverage per profile."""
+    for item in items:
+        marker = item.get_closest_marker("clause")
+        callspec = getattr(item, "callspec", None)
+        if marker is not None and callspec is not None:
+            item.user_properties.append(("clause", marker.args[0]))
+            item.user_properties.append(("profile", callspec.params.get("profile", "")))
