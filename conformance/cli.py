@@ -60,6 +60,65 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
 
 
 # --------------------------------------------------------------------------------------------------
+# serve
+
+
+def _list_faults(ctx: click.Context, _: click.Parameter, wanted: bool) -> None:
+    if not wanted or ctx.resilient_parsing:
+        return
+    from conformance.venue.faults import FAULTS
+
+    for fault in FAULTS.values():
+        profiles = ", ".join(sorted(fault.profiles))
+        click.echo(f"{fault.name:<32} {fault.clause:<21} {profiles:<19} {fault.description}")
+    ctx.exit()
+
+
+@main.command(cls=_OneLineUsageErrors)
+@click.option(
+    "--profile",
+    type=click.Choice(["binance-usdm", "ztdx"]),
+    required=True,
+    help="The dialect the venue speaks.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port to listen on; 0 picks a free one (the URL printed first shows it).",
+)
+@click.option(
+    "--accounts", type=_FILE, help="YAML file of API keys and secrets (default: two demo accounts)."
+)
+@click.option("--markets", type=_FILE, help="YAML markets file (default: BTCUSDT, ETHUSDT, SOLUSDT).")
+@click.option("--state", type=_FILE, help="SQLite file keeping leverage and positions across restarts.")
+@click.option("--fault", metavar="NAME", help="Serve a deliberately broken twin (see --list-faults).")
+@click.option(
+    "--list-faults",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=_list_faults,
+    help="List the named faults and exit.",
+)
+def serve(**options: Any) -> None:
+    """Run the built-in reference venue until Ctrl+C (SIGINT) or SIGTERM.
+
+    Prints the URL it listens on as the first line of output.
+    """
+    from conformance.venue.config import ConfigError
+    from conformance.venue.server import ServeOptions
+    from conformance.venue.server import serve as serve_venue
+
+    try:
+        serve_venue(ServeOptions(**options), announce=click.echo)
+    except ConfigError as error:
+        raise UserError(str(error)) from None
+
+
+# --------------------------------------------------------------------------------------------------
 # run
 
 

@@ -1,0 +1,197 @@
+"""Serving over real sockets: the background-thread helper, and ``conformance serve`` as a subprocess."""
+
+from __future__ import annotations
+
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from venue_client import form, hmac_hex
+
+from conformance.cli import main
+from conformance.venue import DEMO_ACCOUNTS
+from conformance.venue.server import running_venue
+
+ACCOUNT = DEMO_ACCOUNTS[0]
+CONFORMANCE = Path(sys.executable).with_name("conformance")
+POSITION_PATH = {"binance-usdm": "/fapi/v2/positionRisk", "ztdx": "/fapi/v1/positionRisk"}
+
+
+def signed(http: httpx.Client, method: str, path: str, params: dict[str, object]) -> httpx.Response:
+    """A correctly signed request, timestamped with the venue's clock, all parameters in the query."""
+    server_time = http.get("/fapi/v1/time").json()["serverTime"]
+    query = form({**params, "timestamp": server_time})
+    query += "&signature=" + hmac_hex(ACCOUNT.api_secret, query.encode())
+    return http.request(method, f"{path}?{query}", headers={"X-MBX-APIKEY": ACCOUNT.api_key})
+
+
+def position(http: httpx.Client, profile: str, symbol: str) -> dict[str, str]:
+    (entry,) = signed(http, "GET", POSITION_PATH[profile], {"symbol": symbol}).json()
+    return dict(entry)
+
+
+@pytest.mark.parametrize("profile", ["binance-usdm", "ztdx"])
+def test_running_venue_serves_on_a_free_loopback_port_and_stops(profile: str) -> None:
+    with running_venue(profile) as url, httpx.Client(base_url=url) as http:
+        assert url.startswith("http://127.0.0.1:")
+        assert (
+            signed(http, "POST", "/fapi/v1/leverage", {"symbol": "BTCUSDT", "leverage": 9}).status_code == 200
+        )
+        assert position(http, profile, "BTCUSDT")["leverage"] == "9"
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/fapi/v1/time")
+
+
+def test_concurrent_orders_over_real_sockets_are_all_counted() -> None:
+    """uvicorn serves requests concurrently: the store must not lose a fill."""
+    with running_venue("ztdx") as url:
+        failures: list[int] = []
+
+        def trade() -> None:
+            with httpx.Client(base_url=url) as http:
+                for _ in range(5):
+                    params = {"symbol": "SOLUSDT", "side": "BUY", "type": "MARKET", "quantity": 1}
+                    response = signed(http, "POST", "/fapi/v1/order", params)
+                    if response.status_code != 200:
+                        failures.append(response.status_code)
+
+        threads = [threading.Thread(target=trade) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        with httpx.Client(base_url=url) as http:
+            held = position(http, "ztdx", "SOLUSDT")
+        assert held["positionAmt"] == "30"
+        assert Decimal(held["isolatedMargin"]) == Decimal(30 * 150) / 20
+
+
+# -- conformance serve ------------------------------------------------------------------------------
+
+
+class Served:
+    """``conformance serve`` in a subprocess; its URL is the first line it prints."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [str(CONFORMANCE), "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.reader = threading.Thread(target=self._read_stdout, daemon=True)
+        self.reader.start()
+        self.url = self.line()
+        self.banner = [self.line() for _ in range(5)]
+
+    def _read_stdout(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def line(self, timeout: float = 20.0) -> str:
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail("conformance serve printed nothing")
+
+    def stop(self, how: signal.Signals = signal.SIGTERM) -> int:
+        self.process.send_signal(how)
+        code = self.process.wait(timeout=20)
+        assert self.process.stderr is not None
+        stderr = self.process.stderr.read()
+        assert "Traceback" not in stderr, stderr
+        return code
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.reader.join(timeout=5)  # it ends at EOF, once the process is gone
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", ["binance-usdm", "ztdx"])
+def test_serve_keeps_leverage_and_positions_across_a_restart(profile: str, tmp_path: Path) -> None:
+    state = tmp_path / "venue.sqlite3"
+    first = Served("--profile", profile, "--port", "0", "--state", str(state))
+    try:
+        assert first.url.startswith("http://127.0.0.1:")
+        assert not first.url.endswith(":0")
+        assert first.banner[1].startswith("DEMO CREDENTIALS")
+        assert ACCOUNT.api_key in first.banner[2]
+        assert ACCOUNT.api_secret in first.banner[2]
+        with httpx.Client(base_url=first.url) as http:
+            assert (
+                signed(http, "POST", "/fapi/v1/leverage", {"symbol": "ETHUSDT", "leverage": 7}).status_code
+                == 200
+            )
+            order = {"symbol": "ETHUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.010"}
+            assert signed(http, "POST", "/fapi/v1/order", order).status_code == 200
+        assert first.stop(signal.SIGTERM) == 0
+    finally:
+        first.kill()
+
+    second = Served("--profile", profile, "--state", str(state))
+    try:
+        with httpx.Client(base_url=second.url) as http:
+            held = position(http, profile, "ETHUSDT")
+        assert (held["leverage"], held["positionAmt"]) == ("7", "0.01")
+        assert Decimal(held["isolatedMargin"]) == Decimal(32) / 7
+        assert second.stop(signal.SIGINT) == 0
+    finally:
+        second.kill()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--profile", "bogus"], "Error: Invalid value for '--profile': 'bogus' is not one of"),
+        ([], "Error: Missing option '--profile'."),
+        (["--profile", "ztdx", "--port", "70000"], "Error: Invalid value for '--port'"),
+        (["--profile", "ztdx", "--markets", "missing.yaml"], "Error: missing.yaml: no such file"),
+        (
+            ["--profile", "ztdx", "--accounts", "bad.yaml"],
+            "Error: bad.yaml:1:1: expected a mapping, got a list",
+        ),
+        (
+            ["--profile", "ztdx", "--state", "no/such/dir/x.sqlite3"],
+            "Error: no/such/dir/x.sqlite3: cannot open",
+        ),
+        (["--profile", "ztdx", "--state", "bad.yaml"], "Error: bad.yaml: not a venue state file"),
+        (
+            ["--profile", "ztdx", "--host", "no.such.host.invalid"],
+            "Error: cannot listen on no.such.host.invalid:0",
+        ),
+        (["--profile", "ztdx", "--fault", "no-such-fault"], "Error: unknown fault 'no-such-fault'"),
+    ],
+)
+def test_serve_reports_a_bad_option_or_file_in_one_line_with_status_2(
+    arguments: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("bad.yaml").write_text("- not an accounts file\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["serve", *arguments])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(message), lines[0]
+    assert result.stdout == ""
+
+
+def test_serve_reports_a_port_in_use() -> None:
+    with running_venue("ztdx") as url:
+        port = url.rsplit(":", 1)[1]
+        result = CliRunner().invoke(main, ["serve", "--profile", "ztdx", "--port", port])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: cannot listen on 127.0.0.1:{port}: ")
