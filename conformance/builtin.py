@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from conformance.credentials import Credentials
@@ -24,9 +25,8 @@ class BuiltinTarget:
 
 
 def default_markets_file() -> Path:
-    from conformance.venue import markets
-
-    return markets.DEFAULT_MARKETS_FILE
+    """The markets file the reference venue serves by default (``conformance/venue/markets.yaml``)."""
+    return Path(str(resources.files("conformance.venue").joinpath("markets.yaml")))
 
 
 @contextmanager
