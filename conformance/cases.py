@@ -28,11 +28,11 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, cast
 
-import yaml
 from jsonschema import Draft202012Validator
 
 from conformance import resources
 from conformance.case_rules import case_problems
+from conformance.contract import load_contract
 from conformance.model import (
     Case,
     Clause,
@@ -91,22 +91,8 @@ def _validator() -> Draft202012Validator:
 
 @functools.cache
 def contract_clauses(path: Path | None = None) -> Mapping[str, Clause]:
-    """The clause catalogue of ``specs/contract.yaml``, by id.
-
-    The one place the loader and the planner read the contract; swap its body for ``conformance.contract``
-    when that module exists.
-    """
-    source = path or resources.specs_dir() / "contract.yaml"
-    data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    return {
-        entry["id"]: Clause(
-            id=entry["id"],
-            family=entry["family"],
-            summary=entry["summary"],
-            levels={dialect: Level(level) for dialect, level in entry["levels"].items()},
-        )
-        for entry in data["clauses"]
-    }
+    """The clause catalogue of ``specs/contract.yaml`` (or of ``path``), by id."""
+    return {clause.id: clause for clause in load_contract(path)}
 
 
 # --------------------------------------------------------------------------------------------------
