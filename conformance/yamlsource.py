@@ -5,9 +5,9 @@ read here into plain JSON-like values plus the line and column of every value an
 any mistake, whether YAML syntax, a JSON Schema violation or a loader's own check, is reported where it is,
 with the line and a caret::
 
-    cases/signature/stale.yaml:12:15: 'steps[0].expect.status' must be an integer status (got "400")
-     12 |       status: "400"
-        |               ^
+    markets.yaml:3:19: 'symbols.BTCUSDT.max_leverage' must be an integer (got "lots")
+     3 |     max_leverage: lots
+       |                   ^
 
 Scalars follow the YAML 1.2 core schema: ``on``, ``yes`` and ``2024-01-01`` stay text, ``020`` is the
 integer 20 and ``1e-9`` a float. Duplicate keys, merge keys and unsupported tags are problems.
@@ -108,7 +108,7 @@ _MAP = "tag:yaml.org,2002:map"
 class _Loader(yaml.SafeLoader):
     """Composes nodes with the YAML 1.2 core schema's implicit types (no merge keys, no timestamps)."""
 
-    yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012 (PyYAML copies it on the first add)
+    yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012 (not the YAML 1.1 ones of SafeLoader)
 
 
 _Loader.add_implicit_resolver(_NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
@@ -286,15 +286,11 @@ def parse_yaml(text: str, file: str) -> YamlSource:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         message, context, start = exc.problem or "invalid YAML", exc.context, exc.context_mark
-        if (
-            context
-            and start is not None
-            and exc.problem_mark is not None
-            and start.line != exc.problem_mark.line
-        ):
+        at = exc.problem_mark or start
+        if context and start and at and start.line != at.line:
             context = f"{context} that starts at line {start.line + 1}"
         message = f"{message} ({context})" if context else message
-        return replace(source, problems=(source._at(exc.problem_mark or start, f"YAML: {message}"),))
+        return replace(source, problems=(source._at(at, f"YAML: {message}"),))
     except yaml.YAMLError as exc:
         return replace(source, problems=(source._at(None, f"YAML: {exc}"),))
     if node is None:
