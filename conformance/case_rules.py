@@ -14,7 +14,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.documents import Document, JsonPath, Problem
 from conformance.expressions import (
     SCOPE_NAMES,
     ExpressionError,
@@ -24,13 +23,14 @@ from conformance.expressions import (
     step_references,
 )
 from conformance.model import Clause
+from conformance.yamlsource import JsonPath, Problem, YamlSource, in_file_order
 
 __all__ = ["case_problems"]
 
 
-def case_problems(document: Document, clauses: Mapping[str, Clause]) -> list[Problem]:
-    """Every rule the (schema-valid) case document breaks, sorted by position."""
-    return _Checker(document, clauses).check()
+def case_problems(source: YamlSource, clauses: Mapping[str, Clause]) -> list[Problem]:
+    """Every rule the (schema-valid) case file breaks, sorted by position."""
+    return _Checker(source, clauses).check()
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,9 @@ _SECONDARY = {
 
 
 class _Checker:
-    def __init__(self, document: Document, clauses: Mapping[str, Clause]) -> None:
-        self.doc = document
-        self.data: Mapping[str, Any] = document.data
+    def __init__(self, source: YamlSource, clauses: Mapping[str, Clause]) -> None:
+        self.doc = source
+        self.data: Mapping[str, Any] = source.data
         self.clauses = clauses
         self.problems: list[Problem] = []
         self.params = list(self.data.get("parametrize", {}))
@@ -78,7 +78,7 @@ class _Checker:
         for index, step in enumerate(self.steps):
             self._step(step, self.steps[:index], captured)
             captured += step.captures
-        return sorted(self.problems, key=lambda p: (p.location.line, p.location.col))
+        return in_file_order(self.problems)
 
     # case level
 

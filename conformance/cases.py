@@ -24,23 +24,15 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, cast
 
-import yaml
 from jsonschema import Draft202012Validator
 
 from conformance import resources
 from conformance.case_rules import case_problems
-from conformance.documents import (
-    Document,
-    JsonPath,
-    Problem,
-    display_path,
-    parse_yaml,
-    schema_problems,
-)
+from conformance.contract import load_contract
 from conformance.model import (
     Case,
     Clause,
@@ -52,6 +44,16 @@ from conformance.model import (
     SourceLocation,
     Step,
     TimestampSpec,
+)
+from conformance.yamlsource import (
+    JsonPath,
+    Problem,
+    SourceError,
+    YamlSource,
+    display_path,
+    in_file_order,
+    load_yaml,
+    parse_yaml,
 )
 
 __all__ = [
@@ -65,24 +67,11 @@ __all__ = [
 ]
 
 CASE_SUFFIXES = (".yaml", ".yml")
-_Loaded = tuple[tuple[Case, Document] | None, list[Problem]]
+_Loaded = tuple[tuple[Case, YamlSource] | None, list[Problem]]
 
 
-class CaseFileError(Exception):
+class CaseFileError(SourceError):
     """One or more case files are wrong; ``problems`` lists each mistake at its ``file:line:col``."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__(self.render())
-
-    def render(self) -> str:
-        count = len(self.problems)
-        body = "\n".join(problem.render() for problem in self.problems)
-        if count <= 1:
-            return body
-        files = len({p.location.file for p in self.problems})
-        where = f" in {files} files" if files > 1 else ""
-        return f"{body}\n{count} problems{where}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -102,22 +91,8 @@ def _validator() -> Draft202012Validator:
 
 @functools.cache
 def contract_clauses(path: Path | None = None) -> Mapping[str, Clause]:
-    """The clause catalogue of ``specs/contract.yaml``, by id.
-
-    The one place the loader and the planner read the contract; swap its body for ``conformance.contract``
-    when that module exists.
-    """
-    source = path or resources.specs_dir() / "contract.yaml"
-    data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    return {
-        entry["id"]: Clause(
-            id=entry["id"],
-            family=entry["family"],
-            summary=entry["summary"],
-            levels={dialect: Level(level) for dialect, level in entry["levels"].items()},
-        )
-        for entry in data["clauses"]
-    }
+    """The clause catalogue of ``specs/contract.yaml`` (or of ``path``), by id."""
+    return {clause.id: clause for clause in load_contract(path)}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -146,12 +121,12 @@ def load_cases(path: str | Path, *, clauses: Mapping[str, Clause] | None = None)
         problems.extend(file_problems)
         if loaded is None:
             continue
-        case, document = loaded
+        case, source = loaded
         if case.id in first_ids:
             message = f"duplicate case id '{case.id}' (also in {first_ids[case.id]})"
-            problems.append(document.problem(("id",), message))
+            problems.append(source.problem(("id",), message))
             continue
-        first_ids[case.id] = document.location(("id",))
+        first_ids[case.id] = source.location(("id",))
         cases.append(case)
     if problems:
         raise CaseFileError(problems)
@@ -176,45 +151,38 @@ def parse_case(text: str, *, file: str = "<case>", clauses: Mapping[str, Clause]
 
 def _load_file(path: Path, clauses: Mapping[str, Clause]) -> _Loaded:
     shown = display_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, [Problem(SourceLocation(shown, 0, 0), "no such file or directory")]
-    except UnicodeDecodeError as exc:
-        return None, [
-            Problem(SourceLocation(shown, 0, 0), f"not UTF-8 text ({exc.reason} at byte {exc.start})")
-        ]
-    except OSError as exc:
-        return None, [Problem(SourceLocation(shown, 0, 0), f"cannot be read: {exc.strerror}")]
-    return _parse(text, shown, clauses)
+    return _guarded(shown, lambda: _check(load_yaml(path, name=shown), clauses))
 
 
 def _parse(text: str, file: str, clauses: Mapping[str, Clause]) -> _Loaded:
+    return _guarded(file, lambda: _check(parse_yaml(text, file), clauses))
+
+
+def _guarded(file: str, load: Callable[[], _Loaded]) -> _Loaded:
     try:
-        return _parse_checked(text, file, clauses)
+        return load()
     except Exception as exc:  # a bug of the loader must still read as a located message, not a traceback
         message = f"the loader failed on this file ({type(exc).__name__}: {exc}); please report it"
         return None, [Problem(SourceLocation(file, 0, 0), message)]
 
 
-def _parse_checked(text: str, file: str, clauses: Mapping[str, Clause]) -> _Loaded:
-    document, problems = parse_yaml(text, file)
-    if document.data is None and problems:
-        return None, problems
-    problems += schema_problems(document, _validator(), root_name="the case")
-    if problems:
-        return None, sorted(problems, key=lambda p: (p.location.line, p.location.col))
-    problems = case_problems(document, clauses)
+def _check(source: YamlSource, clauses: Mapping[str, Clause]) -> _Loaded:
+    if source.data is None and source.problems:
+        return None, list(source.problems)
+    problems = in_file_order([*source.problems, *source.schema_problems(_validator(), root_name="the case")])
     if problems:
         return None, problems
-    return (_build_case(document), document), []
+    problems = case_problems(source, clauses)
+    if problems:
+        return None, problems
+    return (_build_case(source), source), []
 
 
 # --------------------------------------------------------------------------------------------------
-# Building the model (the document is valid)
+# Building the model (the source is valid)
 
 
-def _build_case(doc: Document) -> Case:
+def _build_case(doc: YamlSource) -> Case:
     data: Mapping[str, Any] = doc.data
     level = data.get("level")
     return Case(
@@ -242,7 +210,7 @@ def _param_source(source: Any) -> ParamSource:
     return ParamSource(kind="values", values=tuple((str(label), value) for label, value in source.items()))
 
 
-def _build_step(doc: Document, path: JsonPath, data: Mapping[str, Any]) -> Step:
+def _build_step(doc: YamlSource, path: JsonPath, data: Mapping[str, Any]) -> Step:
     common: dict[str, Any] = {
         "location": doc.location(path),
         "id": data.get("id"),
@@ -306,7 +274,7 @@ def _timestamp(data: str | Mapping[str, Any]) -> TimestampSpec:
 _LEVELLED = ("status", "accepted", "rejected", "code", "schema", "unchanged_since")
 
 
-def _expectations(doc: Document, path: JsonPath, expect: Mapping[str, Any]) -> Iterator[Expectation]:
+def _expectations(doc: YamlSource, path: JsonPath, expect: Mapping[str, Any]) -> Iterator[Expectation]:
     for check, value in expect.items():
         where = doc.location((*path, check), key=True)
         if check in _LEVELLED:

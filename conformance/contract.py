@@ -22,7 +22,7 @@ from conformance.yamlsource import SourceError, load_yaml
 
 
 class ContractError(SourceError):
-    """``specs/contract.yaml`` (or a catalogue given in its place) is malformed."""
+    """``specs/contract.yaml`` (or a catalogue given in its place) is malformed or unreadable."""
 
 
 class UnknownClauseError(LookupError):
@@ -110,7 +110,9 @@ def _catalogue_validator() -> Draft202012Validator:
 
 def _load(path: Path) -> Contract:
     source = load_yaml(path)
-    problems = source.schema_problems(_catalogue_validator())
+    problems = list(source.problems) or source.schema_problems(
+        _catalogue_validator(), root_name="the catalogue"
+    )
     if problems:
         raise ContractError(problems)
     data: dict[str, Any] = source.data
@@ -131,4 +133,4 @@ def _load(path: Path) -> Contract:
         clauses.append(Clause(entry["id"], entry["family"], entry["summary"], levels))
     if problems:
         raise ContractError(problems)
-    return Contract(MappingProxyType(dict(families)), tuple(clauses), source.name)
+    return Contract(MappingProxyType(dict(families)), tuple(clauses), source.file)

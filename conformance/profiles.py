@@ -21,7 +21,7 @@ import functools
 import json
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
@@ -31,13 +31,14 @@ from jsonschema import Draft202012Validator
 from conformance.contract import Contract, load_contract
 from conformance.model import Encoding, Level, Profile
 from conformance.resources import specs_dir
-from conformance.yamlsource import Problem, SourceError, YamlSource, display_path, load_yaml
+from conformance.yamlsource import Problem, SourceError, YamlSource, display_path, dotted, load_yaml
 
 MERGED_MAPPINGS = ("paths", "messages", "clause_levels")
 
 
 class ProfileError(SourceError):
-    """A profile cannot be loaded; ``str()`` is one ``file:line:col: what is wrong`` line per problem."""
+    """A profile cannot be loaded; ``str()`` is one ``file:line:col: what is wrong`` line per problem,
+    :meth:`render` adds the excerpts."""
 
 
 def builtin_profiles_dir() -> Path:
@@ -108,19 +109,13 @@ def _resolve(reference: str | Path, *, base: Path, source: YamlSource | None, pa
 
 
 def _load_layer(path: Path, contract: Contract, chain: tuple[Path, ...]) -> _Layer:
-    try:
-        source = load_yaml(path)
-    except SourceError as error:
-        raise ProfileError(error.problems) from None
-    if not isinstance(source.data, dict):
-        raise ProfileError([source.problem((), "a profile must be a mapping of fields")])
-    problems = source.schema_problems(_profile_validator())
+    source = load_yaml(path)
+    problems = list(source.problems) or _schema_problems(source)
     if problems:
         raise ProfileError(problems)
     data: dict[str, Any] = dict(source.data)
-    problems = _check(source, data, contract)
-    builtin = _is_builtin(path)
-    if "openapi" in data and not builtin:
+    problems = _check(source, path, data, contract)
+    if "openapi" in data and not _is_builtin(path):
         document = Path(data["openapi"])
         document = document if document.is_absolute() else path.parent / document
         data["openapi"] = str(document.resolve())
@@ -137,33 +132,36 @@ def _load_layer(path: Path, contract: Contract, chain: tuple[Path, ...]) -> _Lay
     parent = _load_layer(parent_path, contract, resolved)
     merged = _merge(parent.data, data)
     problems = [
-        source.problem(("extends",), f"after extending {data['extends']!r}: {problem.message}")
-        for problem in YamlSource(path, source.name, merged, (), {}, {}).schema_problems(_profile_validator())
+        source.problem(("extends",), f"after extending '{data['extends']}': {problem.message}")
+        for problem in _schema_problems(replace(source, data=merged))
     ]
     if problems:
         raise ProfileError(problems)
     return _Layer(source, merged)
 
 
-def _check(source: YamlSource, data: Mapping[str, Any], contract: Contract) -> list[Problem]:
+def _schema_problems(source: YamlSource) -> list[Problem]:
+    return source.schema_problems(_profile_validator(), root_name="the profile")
+
+
+def _check(source: YamlSource, path: Path, data: Mapping[str, Any], contract: Contract) -> list[Problem]:
     """What the schema cannot say: clause ids exist, templates parse, the OpenAPI document exists."""
     problems: list[Problem] = []
     for clause_id in data.get("clause_levels", {}):
         if clause_id not in contract:
             problems.append(
-                source.problem(("clause_levels", clause_id), f"unknown clause {clause_id!r}", key=True)
+                source.problem(("clause_levels", clause_id), f"unknown clause '{clause_id}'", key=True)
             )
     for name, template in data.get("messages", {}).items():
         try:
             list(string.Formatter().parse(template))
         except ValueError as error:
-            problems.append(
-                source.problem(("messages", name), f"'messages.{name}' is not a template: {error}")
-            )
+            where = ("messages", name)
+            problems.append(source.problem(where, f"'{dotted(where)}' is not a template: {error}"))
     if "openapi" in data:
         document = Path(data["openapi"])
         if not document.is_absolute():
-            document = (specs_dir() if _is_builtin(source.path) else source.path.parent) / document
+            document = (specs_dir() if _is_builtin(path) else path.parent) / document
         if not document.is_file():
             problems.append(source.problem(("openapi",), f"no OpenAPI document at {display_path(document)}"))
     return problems
@@ -198,5 +196,5 @@ def _build(layer: _Layer) -> Profile:
         messages=MappingProxyType(dict(data["messages"])),
         recv_window_max=data["recv_window_max"],
         clause_levels=MappingProxyType({key: Level(value) for key, value in data["clause_levels"].items()}),
-        source=layer.source.name,
+        source=layer.source.file,
     )

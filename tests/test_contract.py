@@ -148,7 +148,7 @@ def test_a_malformed_catalogue_is_reported_at_file_line_col(
     with pytest.raises(ContractError) as caught:
         load_contract(path)
     assert str(caught.value) == (
-        "catalogue.yaml:7:40: 'clauses[0].levels.ztdx' must be one of MUST, SHOULD, INFO (got \"MAY\")"
+        "catalogue.yaml:7:40: 'clauses[0].levels.ztdx' must be MUST, SHOULD or INFO (got \"MAY\")"
     )
 
     path.write_text(CATALOGUE.replace("MAY", "SHOULD"), encoding="utf-8")

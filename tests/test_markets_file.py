@@ -93,7 +93,7 @@ def test_a_wrong_type_points_at_the_value() -> None:
           BTCUSDT:
             max_leverage: lots
         """
-    ) == ['markets.yaml:3:19: symbols.BTCUSDT.max_leverage must be an integer (got "lots")']
+    ) == ["markets.yaml:3:19: 'symbols.BTCUSDT.max_leverage' must be an integer (got \"lots\")"]
 
 
 def test_an_unknown_key_suggests_the_closest() -> None:
@@ -103,7 +103,7 @@ def test_an_unknown_key_suggests_the_closest() -> None:
           BTCUSDT:
             max_levrage: 20
         """
-    ) == ["markets.yaml:3:5: symbols.BTCUSDT: unknown key 'max_levrage' (did you mean 'max_leverage'?)"]
+    ) == ["markets.yaml:3:5: unknown key 'max_levrage' in 'symbols.BTCUSDT' (did you mean 'max_leverage'?)"]
 
 
 def test_a_missing_bracket_field_points_at_the_bracket() -> None:
@@ -115,7 +115,7 @@ def test_a_missing_bracket_field_points_at_the_bracket() -> None:
               - bracket: 1
                 initialLeverage: 125
         """
-    ) == ["markets.yaml:4:9: symbols.BTCUSDT.brackets[0]: 'notionalCap' is required"]
+    ) == ["markets.yaml:4:9: 'symbols.BTCUSDT.brackets[0]' is missing the required key 'notionalCap'"]
 
 
 def test_decimal_and_bound_problems() -> None:
@@ -128,9 +128,10 @@ def test_decimal_and_bound_problems() -> None:
             price: 0
         """
     ) == [
-        "markets.yaml:3:19: symbols.BTCUSDT.min_leverage must be at least 1 (got 0)",
-        'markets.yaml:4:28: symbols.BTCUSDT.max_position_size_usd must be a decimal above zero (got "-5")',
-        "markets.yaml:5:12: symbols.BTCUSDT.price must be a decimal above zero (got 0)",
+        "markets.yaml:3:19: 'symbols.BTCUSDT.min_leverage' must be at least 1 (got 0)",
+        "markets.yaml:4:28: 'symbols.BTCUSDT.max_position_size_usd' "
+        'must be a decimal above zero (got "-5")',
+        "markets.yaml:5:12: 'symbols.BTCUSDT.price' must be a decimal above zero (got 0)",
     ]
 
 
@@ -140,7 +141,10 @@ def test_symbol_names_are_upper_case() -> None:
         symbols:
           btcusdt: {}
         """
-    ) == ["markets.yaml:2:3: symbol 'btcusdt' must be upper-case letters and digits (and '_' or '-')"]
+    ) == [
+        "markets.yaml:2:3: the name 'btcusdt' in 'symbols' must be a symbol of upper-case letters and digits "
+        "(and '_' or '-'), such as BTCUSDT"
+    ]
 
 
 def test_an_empty_band_and_repeated_brackets() -> None:
@@ -155,8 +159,8 @@ def test_an_empty_band_and_repeated_brackets() -> None:
               - {bracket: 1, initialLeverage: 4, notionalCap: 2}
         """
     ) == [
-        "markets.yaml:3:19: symbols.BTCUSDT.min_leverage (10) is above max_leverage (5)",
-        "markets.yaml:6:7: symbols.BTCUSDT.brackets: a bracket number is repeated",
+        "markets.yaml:3:19: 'symbols.BTCUSDT.min_leverage' must be at most max_leverage, 5 (got 10)",
+        "markets.yaml:6:7: 'symbols.BTCUSDT.brackets' repeats a bracket number",
     ]
 
 
@@ -167,21 +171,33 @@ def test_duplicate_keys_are_not_silently_merged() -> None:
           BTCUSDT: {max_leverage: 20}
           BTCUSDT: {max_leverage: 50}
         """
-    ) == ["markets.yaml:3:3: duplicate key 'BTCUSDT'"]
+    ) == ["markets.yaml:3:3: duplicate key 'BTCUSDT' (first at line 2)"]
 
 
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("", "markets.yaml:1:1: the file is empty: it needs `symbols:`"),
+        ("", "markets.yaml: the file holds no YAML document"),
         (
             "symbols: [BTCUSDT\n",
-            "markets.yaml:2:1: not valid YAML: expected ',' or ']', but got '<stream end>'",
+            "markets.yaml:2:1: YAML: expected ',' or ']', but got '<stream end>' "
+            "(while parsing a flow sequence that starts at line 1)",
         ),
-        ("markets: {}\n", "markets.yaml:1:1: the file: unknown key 'markets' (expected one of: symbols)"),
-        ("symbols: {}\n", "markets.yaml:1:10: symbols must not be empty"),
-        ("symbols:\n  BTCUSDT:\n", "markets.yaml:2:11: symbols.BTCUSDT must be a mapping (got null)"),
-        ("- BTCUSDT\n", "markets.yaml:1:1: the file must be a mapping (got a list)"),
+        (
+            "markets: {}\n",
+            "markets.yaml:1:1: unknown key 'markets' in the markets file; expected one of: symbols",
+        ),
+        (
+            "symbols: {}\n",
+            "markets.yaml:1:10: 'symbols' must be a non-empty mapping of symbols, such as BTCUSDT, "
+            "to their market facts (got an empty mapping)",
+        ),
+        (
+            "symbols:\n  BTCUSDT:\n",
+            "markets.yaml:2:11: 'symbols.BTCUSDT' must be a mapping of market facts, such as "
+            "{max_leverage: 125}, or {} to discover them all (got null)",
+        ),
+        ("- BTCUSDT\n", "markets.yaml:1:1: the markets file must be a mapping with symbols (got a list)"),
     ],
 )
 def test_shape_problems(text: str, problem: str) -> None:
@@ -192,12 +208,13 @@ def test_the_rendered_problem_shows_an_excerpt() -> None:
     with pytest.raises(MarketsFileError) as caught:
         parse_markets_file("symbols:\n  BTCUSDT:\n    max_leverage: lots\n", "markets.yaml")
     assert caught.value.render() == (
-        'markets.yaml:3:19: symbols.BTCUSDT.max_leverage must be an integer (got "lots")\n'
-        "  3 |     max_leverage: lots\n"
-        "    |                   ^"
+        "markets.yaml:3:19: 'symbols.BTCUSDT.max_leverage' must be an integer (got \"lots\")\n"
+        " 3 |     max_leverage: lots\n"
+        "   |                   ^"
     )
 
 
 def test_an_unreadable_file(tmp_path: Path) -> None:
-    with pytest.raises(MarketsFileError, match=r"missing\.yaml:1:1: cannot read the file"):
+    with pytest.raises(MarketsFileError) as caught:
         load_markets_file(tmp_path / "missing.yaml")
+    assert str(caught.value) == f"{tmp_path / 'missing.yaml'}: no such file or directory"

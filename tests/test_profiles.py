@@ -154,9 +154,13 @@ def test_a_complete_profile_needs_no_extends(here: Path) -> None:
 def test_an_unknown_field(here: Path) -> None:
     write("p.yaml", "name: p\nextends: ztdx\nmargin_feild: null\n")
     assert failure("p.yaml") == (
-        "p.yaml:3:1: 'margin_feild' is not a known field (known: band_source, clause_levels, dialect, "
-        "encodings, extends, margin_field, margin_missing_reason, messages, name, notional_rule, openapi, "
-        "paths, recv_window_max, title, url_decoded_fallback)"
+        "p.yaml:3:1: unknown key 'margin_feild' in the profile (did you mean 'margin_field'?)"
+    )
+    write("q.yaml", "name: q\nextends: ztdx\nwhatever: 1\n")
+    assert failure("q.yaml") == (
+        "q.yaml:3:1: unknown key 'whatever' in the profile; expected one of: name, extends, dialect, title, "
+        "openapi, encodings, url_decoded_fallback, paths, band_source, notional_rule, margin_field, "
+        "margin_missing_reason, messages, recv_window_max, clause_levels"
     )
 
 
@@ -167,23 +171,36 @@ def test_wrong_values(here: Path) -> None:
         "paths:\n  position: fapi/v1/positionRisk\nrecv_window_max: '60000'\n",
     )
     assert failure("p.yaml").splitlines() == [
-        "p.yaml:3:10: 'dialect' must be one of binance-usdm, ztdx (got \"binance\")",
-        "p.yaml:4:12: 'encodings' must be a list (got \"query\")",
-        "p.yaml:6:13: 'paths.position' must match ^/[A-Za-z0-9/._~-]*$ (got \"fapi/v1/positionRisk\")",
-        "p.yaml:7:18: 'recv_window_max' must be an integer or null (got \"60000\")",
+        "p.yaml:3:10: 'dialect' must be the dialect whose column of the venue contract applies: "
+        'binance-usdm or ztdx (got "binance")',
+        "p.yaml:4:12: 'encodings' must be a non-empty list of where POST parameters may travel, each once: "
+        'query (the query string), form (a form body), json (a JSON body) (got "query")',
+        "p.yaml:6:13: 'paths.position' must be a path starting with /, such as /fapi/v1/leverage "
+        '(got "fapi/v1/positionRisk")',
+        "p.yaml:7:18: 'recv_window_max' must be the largest accepted recvWindow in milliseconds "
+        '(a positive integer), or null when undocumented (got "60000")',
+    ]
+
+
+def test_subschemas_without_a_description_are_described_by_their_keywords(here: Path) -> None:
+    write("p.yaml", "name: p\nextends: ztdx\nencodings: [query, xml, query]\nclause_levels: {LEV-OK: MAY}\n")
+    assert failure("p.yaml").splitlines() == [
+        "p.yaml:3:12: 'encodings' repeats an item",
+        "p.yaml:3:20: 'encodings[1]' must be query, form or json (got \"xml\")",
+        "p.yaml:4:25: 'clause_levels.LEV-OK' must be MUST, SHOULD or INFO (got \"MAY\")",
     ]
 
 
 def test_a_profile_without_extends_must_be_complete(here: Path) -> None:
     write("p.yaml", "name: p\ndialect: ztdx\n")
     lines = failure("p.yaml").splitlines()
-    assert lines[0] == "p.yaml:1:1: 'band_source' is missing"
+    assert lines[0] == "p.yaml:1:1: the profile is missing the required key 'title'"
     assert len(lines) == 12
 
 
 def test_no_margin_field_needs_a_reason(here: Path) -> None:
     write("p.yaml", "name: p\nextends: ztdx\nmargin_field: null\n")
-    assert failure("p.yaml") == "p.yaml:1:1: 'margin_missing_reason' is missing"
+    assert failure("p.yaml") == "p.yaml:1:1: the profile is missing the required key 'margin_missing_reason'"
 
 
 def test_the_merged_profile_is_checked_too(here: Path) -> None:
@@ -231,11 +248,19 @@ def test_an_extends_cycle(here: Path) -> None:
 
 def test_yaml_mistakes(here: Path) -> None:
     write("p.yaml", "name: p\nextends: ztdx\ntitle: [unclosed\n")
-    assert failure("p.yaml").startswith("p.yaml:4:1: invalid YAML: ")
+    assert failure("p.yaml") == (
+        "p.yaml:4:1: YAML: expected ',' or ']', but got '<stream end>' "
+        "(while parsing a flow sequence that starts at line 3)"
+    )
     write("q.yaml", "name: q\nextends: ztdx\nname: again\n")
-    assert failure("q.yaml") == "q.yaml:3:1: duplicate key 'name'"
+    assert failure("q.yaml") == "q.yaml:3:1: duplicate key 'name' (first at line 1)"
     write("r.yaml", "- just\n- a list\n")
-    assert failure("r.yaml") == "r.yaml:1:1: a profile must be a mapping of fields"
+    assert failure("r.yaml") == (
+        "r.yaml:1:1: the profile must be a mapping of profile fields: every field, or extends and only what "
+        "differs (got a list)"
+    )
+    write("s.yaml", "# nothing yet\n")
+    assert failure("s.yaml") == "s.yaml: the file holds no YAML document"
 
 
 def test_unknown_names_and_missing_files(here: Path) -> None:
@@ -250,7 +275,8 @@ def test_errors_render_with_the_offending_line(here: Path) -> None:
     with pytest.raises(ProfileError) as caught:
         load_profile("p.yaml")
     assert caught.value.render() == (
-        "p.yaml:3:10: 'dialect' must be one of binance-usdm, ztdx (got \"binance\")\n"
-        "    dialect: binance\n"
-        "             ^"
+        "p.yaml:3:10: 'dialect' must be the dialect whose column of the venue contract applies: "
+        'binance-usdm or ztdx (got "binance")\n'
+        " 3 | dialect: binance\n"
+        "   |          ^"
     )
