@@ -98,7 +98,7 @@ def _load_profile(config: RunConfig) -> Profile:
     try:
         return profiles.load_profile(config.profile)
     except profiles.ProfileError as error:
-        raise ConfigurationError(str(error)) from None
+        raise ConfigurationError(error.render()) from None
 
 
 class Run:
