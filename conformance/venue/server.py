@@ -88,7 +88,7 @@ def banner(url: str, options: ServeOptions, accounts: tuple[Account, ...], marke
             for n, a in enumerate(accounts, start=1)
         ]
     else:
-        lines.append(f"{len(accounts)} accounts from {options.accounts}")
+        lines.append(f"{len(accounts)} account{'s' if len(accounts) != 1 else ''} from {options.accounts}")
     lines.append("Press Ctrl+C to stop.")
     return lines
 
