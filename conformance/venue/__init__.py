@@ -5,19 +5,20 @@ It imports nothing from the harness, so it can serve as an independent oracle. S
 `running_venue`, or from the shell with ``conformance serve``.
 """
 
-from conformance.venue.accounts import DEMO_ACCOUNTS, Account, Accounts, load_accounts
+from conformance.venue.accounts import DEMO_ACCOUNTS, Account, load_accounts
 from conformance.venue.app import create_app
 from conformance.venue.config import ConfigError
 from conformance.venue.markets import Market, default_markets, load_markets
+from conformance.venue.server import running_venue
 
 __all__ = [
     "DEMO_ACCOUNTS",
     "Account",
-    "Accounts",
     "ConfigError",
     "Market",
     "create_app",
     "default_markets",
     "load_accounts",
     "load_markets",
+    "running_venue",
 ]

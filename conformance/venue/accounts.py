@@ -38,7 +38,7 @@ DEMO_ACCOUNTS: tuple[Account, ...] = (
 
 
 class Accounts(Mapping[str, Account]):
-    """The venue's accounts by API key, in the order given."""
+    """The venue's accounts by API key, in the order given (what the rulebook looks keys up in)."""
 
     def __init__(self, accounts: Iterable[Account]) -> None:
         self._by_key: dict[str, Account] = {}
@@ -60,12 +60,8 @@ class Accounts(Mapping[str, Account]):
     def __len__(self) -> int:
         return len(self._by_key)
 
-    @property
-    def is_demo(self) -> bool:
-        return tuple(self._by_key.values()) == DEMO_ACCOUNTS
 
-
-def load_accounts(path: str | Path) -> Accounts:
+def load_accounts(path: str | Path) -> tuple[Account, ...]:
     """Read an accounts file; every mistake is a one-line `ConfigError` pointing at ``file:line:col``."""
     document = load_document(path)
     entries = document.mapping(allowed=frozenset({"accounts"})).required("accounts")
@@ -82,7 +78,7 @@ def load_accounts(path: str | Path) -> Accounts:
             raise key_node.error("this API key is already used by an earlier account")
         seen.add(api_key)
         accounts.append(Account(api_key, _credential(fields.required("api_secret"))))
-    return Accounts(accounts)
+    return tuple(accounts)
 
 
 def _credential(node: Node) -> str:

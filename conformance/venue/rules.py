@@ -43,6 +43,8 @@ class Band:
 
 
 class Rules:
+    """The rules of one venue: its dialect's switches, its accounts and its markets."""
+
     def __init__(self, dialect: Dialect, accounts: Accounts, markets: Markets) -> None:
         self.dialect = dialect
         self.accounts = accounts

@@ -19,7 +19,7 @@ from types import FrameType
 import uvicorn
 from starlette.applications import Starlette
 
-from conformance.venue.accounts import DEMO_ACCOUNTS, Account, Accounts, load_accounts
+from conformance.venue.accounts import DEMO_ACCOUNTS, Account, load_accounts
 from conformance.venue.app import Clock, create_app
 from conformance.venue.config import ConfigError
 from conformance.venue.markets import Market, Markets, default_markets, load_markets
@@ -45,11 +45,11 @@ def serve(options: ServeOptions, announce: Callable[[str], None]) -> None:
 
     Raises `ConfigError` (before listening) for files, options or an address it cannot use.
     """
-    accounts = load_accounts(options.accounts) if options.accounts else Accounts(DEMO_ACCOUNTS)
+    accounts = load_accounts(options.accounts) if options.accounts else DEMO_ACCOUNTS
     markets = load_markets(options.markets) if options.markets else default_markets()
     app = _app(
         options.profile,
-        accounts=accounts.values(),
+        accounts=accounts,
         markets=markets,
         state_path=options.state,
         clock=None,
@@ -74,21 +74,21 @@ def serve(options: ServeOptions, announce: Callable[[str], None]) -> None:
         sock.close()
 
 
-def banner(url: str, options: ServeOptions, accounts: Accounts, markets: Markets) -> list[str]:
+def banner(url: str, options: ServeOptions, accounts: tuple[Account, ...], markets: Markets) -> list[str]:
     lines = [
         url,
         f"reference venue, profile {options.profile}"
         + (f", FAULT {options.fault}" if options.fault else "")
         + f"; symbols {', '.join(markets)}; state {options.state or 'in memory'}",
     ]
-    if accounts.is_demo:
+    if accounts == DEMO_ACCOUNTS:
         lines.append("DEMO CREDENTIALS (public, built in; use --accounts FILE for your own):")
         lines += [
             f"  account {n}: api_key {a.api_key}  api_secret {a.api_secret}"
-            for n, a in enumerate(accounts.values(), start=1)
+            for n, a in enumerate(accounts, start=1)
         ]
     else:
-        lines.append(f"{len(accounts)} accounts from {options.accounts}")
+        lines.append(f"{len(accounts)} account{'s' if len(accounts) != 1 else ''} from {options.accounts}")
     lines.append("Press Ctrl+C to stop.")
     return lines
 

@@ -64,6 +64,8 @@ class PositionView:
 
 
 class Exchange:
+    """The venue's account operations, over the rulebook and the store."""
+
     def __init__(self, rules: Rules, store: Store) -> None:
         self.rules = rules
         self.store = store

@@ -171,7 +171,7 @@ async def test_an_accounts_file_replaces_the_demo_accounts(
     profile: str, open_venue: OpenVenue, tmp_path: Path
 ) -> None:
     (tmp_path / "accounts.yaml").write_text(VALID_ACCOUNT, encoding="utf-8")
-    venue = await open_venue(profile, accounts=load_accounts(tmp_path / "accounts.yaml").values())
+    venue = await open_venue(profile, accounts=load_accounts(tmp_path / "accounts.yaml"))
     assert venue.account.api_key == "key1"
     assert (await venue.set_leverage("BTCUSDT", 5)).status_code == 200
     demo = await venue.set_leverage(
