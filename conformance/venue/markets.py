@@ -10,9 +10,9 @@ The file format is the contract's (``specs/venue-contract.md``, "Market facts th
         brackets:                            # binance-usdm band and maxNotionalValue, bracket 1 first
           - {bracket: 1, initialLeverage: 125, notionalCap: 50000}
         price: "65000.00"                    # optional: the ticker, at which MARKET orders fill
-        filters:                             # optional: served as LOT_SIZE and MIN_NOTIONAL
-          lot_size: {min_qty: "0.001", max_qty: "1000", step_size: "0.001"}
-          min_notional: "100"
+        filters:                             # optional: as GET /fapi/v1/exchangeInfo names them
+          LOT_SIZE: {minQty: "0.001", maxQty: "1000", stepSize: "0.001"}
+          MIN_NOTIONAL: {notional: "100"}
 
 A bracket may also give ``notionalFloor`` (default: the previous bracket's cap), ``maintMarginRatio``
 (default ``1 / (2 * initialLeverage)`` to 4 places) and ``cum`` (default: Binance's maintenance
@@ -190,15 +190,18 @@ def _cum(previous: Bracket | None, floor: Decimal, ratio: Decimal) -> Decimal:
 def _filters(node: Node | None) -> tuple[LotSize, Decimal]:
     if node is None:
         return DEFAULT_LOT_SIZE, DEFAULT_MIN_NOTIONAL
-    fields = node.mapping(allowed=frozenset({"lot_size", "min_notional"}))
+    fields = node.mapping(allowed=frozenset({"LOT_SIZE", "MIN_NOTIONAL"}))
     lot_size = DEFAULT_LOT_SIZE
-    if (lot_node := fields.optional("lot_size")) is not None:
-        lot = lot_node.mapping(allowed=frozenset({"min_qty", "max_qty", "step_size"}))
-        min_qty = lot.required("min_qty").decimal()
-        max_node = lot.required("max_qty")
-        max_qty = max_node.decimal()
+    if (lot_node := fields.optional("LOT_SIZE")) is not None:
+        lot = lot_node.mapping(allowed=frozenset({"minQty", "maxQty", "stepSize"}))
+        min_qty = lot.required("minQty").decimal()
+        max_node = lot.optional("maxQty")
+        max_qty = max_node.decimal() if max_node is not None else DEFAULT_LOT_SIZE.max_qty
         if max_qty < min_qty:
-            raise max_node.error(f"max_qty {max_qty} is below min_qty {min_qty}")
-        lot_size = LotSize(min_qty, max_qty, lot.required("step_size").decimal())
-    notional = fields.optional("min_notional")
-    return lot_size, notional.decimal(positive=False) if notional is not None else DEFAULT_MIN_NOTIONAL
+            raise (max_node or lot_node).error(f"maxQty {max_qty} is below minQty {min_qty}")
+        lot_size = LotSize(min_qty, max_qty, lot.required("stepSize").decimal())
+    min_notional = DEFAULT_MIN_NOTIONAL
+    if (notional_node := fields.optional("MIN_NOTIONAL")) is not None:
+        notional = notional_node.mapping(allowed=frozenset({"notional"}))
+        min_notional = notional.required("notional").decimal(positive=False)
+    return lot_size, min_notional

@@ -49,9 +49,9 @@ MARKETS_MISTAKES = {
     + "      - {bracket: 2, initialLeverage: 100, notionalCap: 40000}\n",
     "bad-price": VALID_SYMBOL + "    price: -5\n",
     "lot-max-below-min": VALID_SYMBOL
-    + "    filters:\n      lot_size: {min_qty: 1, max_qty: 0.5, step_size: 0.1}\n",
+    + "    filters:\n      LOT_SIZE: {minQty: 1, maxQty: 0.5, stepSize: 0.1}\n",
     "lot-size-unknown-key": VALID_SYMBOL
-    + "    filters:\n      lot_size: {min_qty: 1, max_qty: 5, step: 0.1}\n",
+    + "    filters:\n      LOT_SIZE: {minQty: 1, maxQty: 5, step: 0.1}\n",
     "duplicate-symbol": VALID_SYMBOL + VALID_SYMBOL.removeprefix("symbols:\n"),
     "invalid-yaml": "symbols: {BTCUSDT: [\n",
     "empty-file": "",
@@ -149,8 +149,8 @@ symbols:
       - {bracket: 2, initialLeverage: 4, notionalCap: 5000}
     price: 0.25
     filters:
-      lot_size: {min_qty: 10, max_qty: 100000, step_size: 10}
-      min_notional: 1
+      LOT_SIZE: {minQty: 10, maxQty: 100000, stepSize: 10}
+      MIN_NOTIONAL: {notional: 1}
 """
     (tmp_path / "markets.yaml").write_text(text, encoding="utf-8")
     venue = await open_venue(profile, markets=load_markets(tmp_path / "markets.yaml"))
