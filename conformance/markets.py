@@ -371,13 +371,21 @@ def merge_market_facts(
         for fact in ("min_qty", "step_size", "min_notional"):
             merge.take(fact, file_wins=False, endpoint=info_source)
         merge.take("price", file_wins=False, endpoint=_Endpoints.source(endpoints.ticker))
-        merge.take_file_only("min_leverage", needed=False)
-        if "min_leverage" not in merge.values:
+        if profile.band_source == "brackets":
+            # binance-usdm: the band is 1 .. initialLeverage of bracket 1, whatever min_leverage says.
+            brackets = merge.values.get("brackets")
             merge.values["min_leverage"] = 1
-            from_brackets = merge.sources.get("max_leverage") == brackets_source
             merge.sources["min_leverage"] = (
-                f"{brackets_source} (the band starts at 1)" if from_brackets else "assumed"
+                f"{merge.sources['brackets']} (the band starts at 1)" if brackets else "the band starts at 1"
             )
+            if brackets:
+                merge.values["max_leverage"] = brackets[0].initial_leverage
+                merge.sources["max_leverage"] = merge.sources["brackets"]
+        else:
+            merge.take_file_only("min_leverage", needed=False)
+            if "min_leverage" not in merge.values:
+                merge.values["min_leverage"] = 1
+                merge.sources["min_leverage"] = "assumed"
         disagreements.extend(merge.disagreements)
 
         values, sources = merge.values, merge.sources

@@ -442,8 +442,26 @@ def test_the_file_alone_without_discovery() -> None:
     )
     report = gather(no_network, BINANCE, markets_file=given, discover=False)
     (btc,) = report.facts
-    assert set(btc.sources.values()) == {"markets file markets.yaml"}
+    assert set(btc.sources.values()) == {
+        "markets file markets.yaml",
+        "markets file markets.yaml (the band starts at 1)",
+    }
     assert smallest_order_qty(btc) == Decimal("0.002")
+
+
+def test_binance_band_is_1_to_bracket_1_whatever_the_file_says() -> None:
+    given = markets_file(
+        """\
+        symbols:
+          SOLUSDT:
+            min_leverage: 2
+            max_leverage: 60
+            brackets: [{bracket: 1, initialLeverage: 50, notionalCap: 5000}]
+        """
+    )
+    (sol,) = gather(FakeVenue("binance-usdm"), BINANCE, markets_file=given, discover=False).facts
+    assert (sol.min_leverage, sol.max_leverage) == (1, 50)
+    assert sol.sources["max_leverage"] == "markets file markets.yaml"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -479,7 +497,7 @@ def test_a_file_band_survives_a_failed_discovery_but_brackets_are_missing() -> N
     given = markets_file("symbols:\n  BTCUSDT: {max_leverage: 125}\n")
     report = gather(venue, BINANCE, markets_file=given)
     (btc,) = report.facts
-    assert (btc.min_leverage, btc.sources["min_leverage"]) == (1, "assumed")
+    assert (btc.min_leverage, btc.sources["min_leverage"]) == (1, "the band starts at 1")
     assert report.missing["BTCUSDT"] == {
         "brackets": "not in the markets file; "
         "GET /fapi/v1/leverageBracket answered something that is not JSON"
