@@ -96,6 +96,13 @@ def _list_faults(ctx: click.Context, _: click.Parameter, wanted: bool) -> None:
 @click.option("--state", type=_FILE, help="SQLite file keeping leverage and positions across restarts.")
 @click.option("--fault", metavar="NAME", help="Serve a deliberately broken twin (see --list-faults).")
 @click.option(
+    "--latency-ms",
+    type=click.IntRange(0, 60000),
+    default=0,
+    show_default=True,
+    help="Delay every request, as a remote venue would.",
+)
+@click.option(
     "--list-faults",
     is_flag=True,
     is_eager=True,
@@ -219,15 +226,23 @@ def run(
 ) -> None:
     """Run the conformance suite against a venue and write the reports."""
     from conformance import artifacts, engine, profiles, results
+    from conformance.markets_file import MarketsFileError, load_markets_file
     from conformance.session import UnreachableTarget
     from conformance.terminal import TerminalReporter
+    from conformance.venue import ConfigError
 
     try:
         venue_profile = profiles.load_profile(profile)
-    except profiles.ProfileError as error:
+        if markets is not None:
+            load_markets_file(markets)  # before anything starts: a bad file is exit 2, not a traceback
+    except (profiles.ProfileError, MarketsFileError) as error:
         raise UserError(error.render()) from None
     console = Console(highlight=False)
-    with _target(target, venue_profile.dialect, markets) as (url, accounts, markets_file):
+    with contextlib.ExitStack() as stack:
+        try:
+            url, accounts, markets_file = stack.enter_context(_target(target, venue_profile.dialect, markets))
+        except ConfigError as error:  # the built-in venue cannot use the markets file
+            raise UserError(str(error)) from None
         config = engine.RunConfig(
             target=url,
             accounts=accounts,
@@ -252,7 +267,11 @@ def run(
             click.echo(f"error: {error}", err=True)
             sys.exit(EXIT_INCOMPLETE)
         except asyncio.CancelledError:
-            click.echo("interrupted before the run could finish restoring the account", err=True)
+            click.echo(
+                "interrupted before the run finished (a second interruption stops the restoration: "
+                "the account may not be as it was)",
+                err=True,
+            )
             sys.exit(EXIT_INCOMPLETE)
     document = results.to_document(outcome, redactor)
     run_dir = artifacts.write_run(document, report_dir)

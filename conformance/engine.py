@@ -23,7 +23,7 @@ import datetime as dt
 import hashlib
 import secrets
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,7 +132,7 @@ class Run:
         try:
             planned = planning.plan(suite, self.setup, select=self.config.select)
         except planning.SelectionError as error:
-            raise ConfigurationError(f"-k: {error}") from None
+            raise ConfigurationError(str(error)) from None
         errors = [
             CaseResult(
                 id=problem.case.id,
@@ -252,7 +252,7 @@ async def open_run(config: RunConfig) -> Run:
         try:
             clock = await measure_clock(client, base_url + profile.paths["time"])
         except ClockError as error:
-            raise UnreachableTarget(f"cannot reach {config.target}: {error.reason}") from None
+            raise UnreachableTarget(f"{error.target} {error.reason}") from None
         setup_holder: dict[str, planning.RunSetup] = {}
         session = VenueSession(
             client=client,
@@ -349,9 +349,22 @@ async def run(
             task.uncancel()
     ordered = [finished.get(i.id) or _not_run(i, running=i.id in started) for i in instances]
     ordered = [r for r in finished.values() if r.id not in {i.id for i in instances}] + ordered
-    result = await current.finish(ordered, complete=complete)
+    result = await _restoring(current.finish(ordered, complete=complete), on_event)
     on_event(events.RunFinished(result))
     return result
+
+
+async def _restoring(finishing: Awaitable[RunResult], on_event: Listener) -> RunResult:
+    """Finish the run (restore the account) even if interrupted once; a second interruption abandons it."""
+    task = asyncio.ensure_future(finishing)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        on_event(events.Notice("restoring the account before stopping (interrupt again to abandon)"))
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()
+        return await task  # a second cancellation cancels the restoration too
 
 
 def _not_run(instance: CaseInstance, *, running: bool) -> CaseResult:

@@ -149,6 +149,41 @@ def test_an_interrupted_run_restores_the_account_and_is_incomplete() -> None:
     assert any(isinstance(e, events.Notice) and "interrupted" in e.text for e in seen)
 
 
+def test_one_interruption_during_restoration_does_not_stop_it() -> None:
+    app = create_app("ztdx")
+    before = {symbol: stored_leverage(app, symbol) for symbol in SYMBOLS}
+    all_finished = asyncio.Event()
+    notices: list[str] = []
+    planned = 0
+    done = 0
+
+    def listen(event: events.Event) -> None:
+        nonlocal planned, done
+        if isinstance(event, events.RunStarted):
+            planned = event.planned
+        elif isinstance(event, events.CaseFinished):
+            done += 1
+            if done == planned:
+                all_finished.set()
+        elif isinstance(event, events.Notice):
+            notices.append(event.text)
+
+    async def interrupt_while_restoring() -> Any:
+        run = asyncio.create_task(
+            engine.run(config(SlowLeverage(app, 0.05), "ztdx", select="persistence"), listen)
+        )
+        await all_finished.wait()
+        await asyncio.sleep(0.01)  # the guard is now setting leverage back, slowly
+        run.cancel()
+        return await run
+
+    result = asyncio.run(interrupt_while_restoring())
+
+    assert {symbol: stored_leverage(app, symbol) for symbol in SYMBOLS} == before
+    assert "restoring the account before stopping (interrupt again to abandon)" in notices
+    assert not any(note.startswith("RESTORE FAILED") for note in result.notes)
+
+
 def test_trading_cases_skip_symbols_where_the_account_holds_a_position() -> None:
     app = create_app("binance-usdm")
     opened = asyncio.run(
@@ -190,7 +225,7 @@ def test_trading_is_off_unless_allowed() -> None:
 
 def test_an_unreachable_target_is_reported_before_any_case() -> None:
     unreachable = engine.RunConfig(target="http://127.0.0.1:9", accounts=ACCOUNTS, cases_path=CASES)
-    with pytest.raises(UnreachableTarget, match=r"cannot reach http://127\.0\.0\.1:9"):
+    with pytest.raises(UnreachableTarget, match=r"GET http://127\.0\.0\.1:9/fapi/v1/time is unreachable"):
         asyncio.run(engine.run(unreachable))
 
 

@@ -7,6 +7,7 @@ port when port 0 asked for a free one) accepts connections as soon as it is know
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import socket
 import threading
@@ -18,6 +19,7 @@ from types import FrameType
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conformance.venue.accounts import DEMO_ACCOUNTS, Account, load_accounts
 from conformance.venue.app import Clock, create_app
@@ -38,6 +40,24 @@ class ServeOptions:
     markets: Path | None = None
     state: Path | None = None
     fault: str | None = None
+    latency_ms: int = 0
+
+
+class Latency:
+    """Simulated network distance: each HTTP request waits ``latency_ms`` before the venue sees it.
+
+    Lets a loopback venue behave like a remote one (for benchmarks of a latency-bound harness, and for
+    tests that need time to interrupt a run).
+    """
+
+    def __init__(self, app: ASGIApp, latency_ms: int) -> None:
+        self.app = app
+        self.delay_s = latency_ms / 1000
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await asyncio.sleep(self.delay_s)
+        await self.app(scope, receive, send)
 
 
 def serve(options: ServeOptions, announce: Callable[[str], None]) -> None:
@@ -56,7 +76,7 @@ def serve(options: ServeOptions, announce: Callable[[str], None]) -> None:
         fault=options.fault,
     )
     sock = listen(options.host, options.port)
-    server = _server(app)
+    server = _server(app, options.latency_ms)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         server.should_exit = True
@@ -79,6 +99,7 @@ def banner(url: str, options: ServeOptions, accounts: tuple[Account, ...], marke
         url,
         f"reference venue, profile {options.profile}"
         + (f", FAULT {options.fault}" if options.fault else "")
+        + (f", {options.latency_ms} ms simulated latency" if options.latency_ms else "")
         + f"; symbols {', '.join(markets)}; state {options.state or 'in memory'}",
     ]
     if accounts == DEMO_ACCOUNTS:
@@ -103,14 +124,16 @@ def running_venue(
     state_path: str | Path | None = None,
     clock: Clock | None = None,
     fault: str | None = None,
+    latency_ms: int = 0,
 ) -> Iterator[str]:
     """Serve a venue on a free port of ``host`` in a background thread; yields its base URL.
 
-    The arguments are `create_app`'s. The server stops (and the state file is closed) on leaving.
+    The arguments are `create_app`'s, and ``latency_ms`` delays every request (see `Latency`). The server
+    stops (and the state file is closed) on leaving.
     """
     app = _app(profile, accounts=accounts, markets=markets, state_path=state_path, clock=clock, fault=fault)
     sock = listen(host, 0)
-    server = _server(app)
+    server = _server(app, latency_ms)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="venue", daemon=True)
     thread.start()
     try:
@@ -160,8 +183,9 @@ def _app(
         raise ConfigError(str(error)) from None
 
 
-def _server(app: Starlette) -> uvicorn.Server:
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", loop="asyncio")
+def _server(app: Starlette, latency_ms: int = 0) -> uvicorn.Server:
+    served: ASGIApp = Latency(app, latency_ms) if latency_ms > 0 else app
+    config = uvicorn.Config(served, log_level="warning", access_log=False, lifespan="on", loop="asyncio")
     return uvicorn.Server(config)
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import queue
 import signal
-import subprocess
-import sys
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -18,9 +15,9 @@ from venue_client import form, hmac_hex
 from conformance.cli import main
 from conformance.venue import DEMO_ACCOUNTS
 from conformance.venue.server import running_venue
+from tests.processes import Served
 
 ACCOUNT = DEMO_ACCOUNTS[0]
-CONFORMANCE = Path(sys.executable).with_name("conformance")
 POSITION_PATH = {"binance-usdm": "/fapi/v2/positionRisk", "ztdx": "/fapi/v1/positionRisk"}
 
 
@@ -75,48 +72,6 @@ def test_concurrent_orders_over_real_sockets_are_all_counted() -> None:
 
 
 # -- conformance serve ------------------------------------------------------------------------------
-
-
-class Served:
-    """``conformance serve`` in a subprocess; its URL is the first line it prints."""
-
-    def __init__(self, *args: str) -> None:
-        self.process = subprocess.Popen(
-            [str(CONFORMANCE), "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.reader = threading.Thread(target=self._read_stdout, daemon=True)
-        self.reader.start()
-        self.url = self.line()
-        self.banner = [self.line() for _ in range(5)]
-
-    def _read_stdout(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def line(self, timeout: float = 20.0) -> str:
-        try:
-            return self.lines.get(timeout=timeout)
-        except queue.Empty:
-            pytest.fail("conformance serve printed nothing")
-
-    def stop(self, how: signal.Signals = signal.SIGTERM) -> int:
-        self.process.send_signal(how)
-        code = self.process.wait(timeout=20)
-        assert self.process.stderr is not None
-        stderr = self.process.stderr.read()
-        assert "Traceback" not in stderr, stderr
-        return code
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self.reader.join(timeout=5)  # it ends at EOF, once the process is gone
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
 
 
 @pytest.mark.slow
