@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import sys
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,11 +26,6 @@ EXIT_CONFORMANT = 0
 EXIT_NONCONFORMANT = 1
 EXIT_BAD_INPUT = 2
 EXIT_INCOMPLETE = 3
-
-ENV_KEY = "CONFORMANCE_API_KEY"
-ENV_SECRET = "CONFORMANCE_API_SECRET"
-ENV_KEY_2 = "CONFORMANCE_API_KEY_2"
-ENV_SECRET_2 = "CONFORMANCE_API_SECRET_2"
 
 
 class UserError(click.ClickException):
@@ -129,23 +123,6 @@ def serve(**options: Any) -> None:
 # run
 
 
-def _accounts_from_environment() -> dict[str, Any]:
-    from conformance.credentials import Credentials
-    from conformance.session import PRIMARY, SECONDARY
-
-    accounts: dict[str, Any] = {}
-    for name, key_var, secret_var in ((PRIMARY, ENV_KEY, ENV_SECRET), (SECONDARY, ENV_KEY_2, ENV_SECRET_2)):
-        key, secret = os.environ.get(key_var, ""), os.environ.get(secret_var, "")
-        if bool(key) != bool(secret):
-            missing = secret_var if key else key_var
-            raise UserError(f"{missing} is not set (both {key_var} and {secret_var} are needed)")
-        if key:
-            accounts[name] = Credentials(key, secret)
-    if PRIMARY not in accounts:
-        raise UserError(f"--target needs credentials: set {ENV_KEY} and {ENV_SECRET}")
-    return accounts
-
-
 def _run_interruptibly(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run the engine; the first Ctrl-C or SIGTERM cancels it (it restores the account and returns)."""
 
@@ -162,19 +139,6 @@ def _run_interruptibly(coroutine: Coroutine[Any, Any, T]) -> T:
                 loop.remove_signal_handler(signum)
 
     return asyncio.run(main())
-
-
-@contextlib.contextmanager
-def _target(target: str | None, dialect: str, markets: Path | None) -> Iterator[tuple[str, Any, Path | None]]:
-    """(url, accounts, markets file): the given target with credentials from the environment, or the
-    built-in reference venue with its demo accounts."""
-    if target is not None:
-        yield target, _accounts_from_environment(), markets
-        return
-    from conformance.builtin import builtin_target
-
-    with builtin_target(dialect, markets_file=markets) as builtin:
-        yield builtin.url, builtin.accounts, builtin.markets_file
 
 
 @main.command(cls=_OneLineUsageErrors)
@@ -228,8 +192,8 @@ def run(
     from conformance import artifacts, engine, profiles, results
     from conformance.markets_file import MarketsFileError, load_markets_file
     from conformance.session import UnreachableTarget
+    from conformance.targets import TargetError, open_target
     from conformance.terminal import TerminalReporter
-    from conformance.venue import ConfigError
 
     try:
         venue_profile = profiles.load_profile(profile)
@@ -240,17 +204,18 @@ def run(
     console = Console(highlight=False)
     with contextlib.ExitStack() as stack:
         try:
-            url, accounts, markets_file = stack.enter_context(_target(target, venue_profile.dialect, markets))
-        except ConfigError as error:  # the built-in venue cannot use the markets file
+            venue = stack.enter_context(open_target(target, venue_profile.dialect, markets))
+        except TargetError as error:
             raise UserError(str(error)) from None
+        accounts = venue.accounts
         config = engine.RunConfig(
-            target=url,
+            target=venue.url,
             accounts=accounts,
             profile=profile,
-            markets_file=markets_file,
+            markets_file=venue.markets_file,
             symbols=tuple(s.strip() for s in symbols.split(",") if s.strip()) if symbols else (),
             cases_path=cases_path,
-            allow_trading=allow_trading if allow_trading is not None else target is None,
+            allow_trading=allow_trading if allow_trading is not None else venue.builtin,
             select=select,
             workers=workers,
             timeout_s=timeout,

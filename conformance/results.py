@@ -128,7 +128,7 @@ def _step(step: StepResult) -> dict[str, Any]:
     }
 
 
-def _case(case: CaseResult) -> dict[str, Any]:
+def case_document(case: CaseResult) -> dict[str, Any]:
     return {
         "id": case.id,
         "case_id": case.case_id,
@@ -206,7 +206,7 @@ def to_document(run: RunResult, redactor: Redactor | None = None) -> dict[str, A
             for d in run.disagreements
         ],
         "notes": list(run.notes),
-        "cases": [_case(c) for c in run.cases],
+        "cases": [case_document(c) for c in run.cases],
     }
     return redactor.document(document) if redactor is not None else document
 
