@@ -248,3 +248,164 @@ def run(
             "incomplete": EXIT_INCOMPLETE,
         }[outcome.verdict.value]
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# replay
+
+
+@main.command(cls=_OneLineUsageErrors)
+@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(exists=True, path_type=Path))
+@click.argument("case_id", metavar="CASE_ID")
+@click.option("--target", metavar="URL", help="Send to this venue (default: the run's target).")
+@click.option(
+    "--builtin",
+    is_flag=True,
+    help="Replay on a fresh built-in reference venue (the default when the run's target was a loopback "
+    "address and no credentials are set).",
+)
+@click.option("--fault", metavar="NAME", help="With the built-in venue: serve this broken twin.")
+@click.option("--profile", metavar="NAME|PATH", help="Venue profile (default: the run's).")
+@click.option("--markets", type=_FILE, help="Markets file (default: the run's, if it still exists).")
+@click.option(
+    "--cases",
+    "cases_path",
+    type=click.Path(path_type=Path),
+    help="Where to find the case (default: the file the run recorded, else the shipped suite).",
+)
+@click.option(
+    "--allow-trading/--no-trading",
+    default=None,
+    help="Let a trading case place orders (default: on for the built-in venue, off for a target).",
+)
+@click.option(
+    "--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds per request."
+)
+def replay(
+    run_dir: Path,
+    case_id: str,
+    target: str | None,
+    builtin: bool,
+    fault: str | None,
+    profile: str | None,
+    markets: Path | None,
+    cases_path: Path | None,
+    allow_trading: bool | None,
+    timeout: float,
+) -> None:
+    """Send one case of a finished run again, with a fresh timestamp and signature, and print the new
+    outcome. Exit codes as for run.
+
+    RUN_DIR is a run's report directory (or its results.json); CASE_ID an instance id such as
+    'lev-bounds-reject[BTCUSDT-max+1]' (quote it), or a case id that ran once.
+    """
+    from conformance import engine, profiles, results
+    from conformance import replay as replaying
+    from conformance.session import UnreachableTarget
+
+    document = _run_document(run_dir)
+    try:
+        recorded = replaying.recorded_case(document, case_id)
+        wanted = replaying.definition(recorded, cases_path=cases_path)
+    except replaying.ReplayError as error:
+        raise UserError(str(error)) from None
+    profile_ref = profile or document["profile"]
+    try:
+        venue_profile = profiles.load_profile(profile_ref)
+    except profiles.ProfileError as error:
+        raise UserError(error.render()) from None
+    local = target is None and replaying.is_loopback(document["target"]) and not os.environ.get(ENV_KEY)
+    venue = _ReplayVenue(target=target, builtin=builtin or local, fault=fault, dialect=venue_profile.dialect)
+    with venue.open(document, markets) as (url, accounts, markets_file):
+        config = engine.RunConfig(
+            target=url,
+            accounts=accounts,
+            profile=profile_ref,
+            markets_file=markets_file,
+            symbols=tuple(facts["symbol"] for facts in document["market_facts"]),
+            allow_trading=allow_trading if allow_trading is not None else venue.builtin,
+            workers=1,
+            timeout_s=timeout,
+        )
+        redactor = results.Redactor(
+            secrets=[c.api_secret for c in accounts.values()], api_keys=[c.api_key for c in accounts.values()]
+        )
+        click.echo(f"replaying {recorded['id']} from run {document['run_id']} on {venue.describe(url)}")
+        click.echo(f"case from {wanted.origin}")
+        try:
+            outcome = _run_interruptibly(replaying.replay(config, wanted))
+        except (engine.ConfigurationError, replaying.ReplayError) as error:
+            raise UserError(redactor.text(str(error))) from None
+        except UnreachableTarget as error:
+            click.echo(f"error: {redactor.text(str(error))}", err=True)
+            sys.exit(EXIT_INCOMPLETE)
+    replayed = results.to_document(outcome, redactor, profile=venue_profile)
+    for line in replaying.outcome_lines(recorded, replayed):
+        click.echo(line)
+    code = _EXIT_CODES[outcome.verdict.value]
+    click.echo(f"{outcome.verdict.value.upper()} (exit {code})")
+    sys.exit(code)
+
+
+def _run_document(run_dir: Path) -> dict[str, Any]:
+    from conformance import results
+
+    try:
+        document = results.load(run_dir)
+    except (OSError, ValueError) as error:
+        raise UserError(f"{run_dir}: not a run directory with a readable results.json ({error})") from None
+    if document.get("format") != results.FORMAT:
+        raise UserError(f"{run_dir}: not a venue-conformance results document")
+    return document
+
+
+class _ReplayVenue:
+    """Where replay sends: ``--target`` or the run's target with credentials from the environment, or a
+    fresh built-in venue (optionally a broken twin) with its demo accounts."""
+
+    def __init__(self, *, target: str | None, builtin: bool, fault: str | None, dialect: str) -> None:
+        if builtin and target is not None:
+            raise UserError("--builtin and --target exclude each other")
+        if fault is not None and not builtin:
+            raise UserError("--fault needs the built-in venue (--builtin)")
+        if fault is not None:
+            from conformance.venue.faults import fault_named
+
+            try:
+                fault_named(fault, dialect)
+            except ValueError as error:
+                raise UserError(str(error)) from None
+        self.target, self.builtin, self.fault, self.dialect = target, builtin, fault, dialect
+
+    def describe(self, url: str) -> str:
+        if not self.builtin:
+            return url
+        return "a fresh built-in venue" + (f" with fault {self.fault}" if self.fault else "")
+
+    @contextlib.contextmanager
+    def open(self, document: dict[str, Any], markets: Path | None) -> Iterator[tuple[str, Any, Path | None]]:
+        from conformance import replay as replaying
+        from conformance.builtin import builtin_target, default_markets_file
+
+        markets_file = markets or replaying.markets_file(document)
+        if not self.builtin:
+            yield self.target or document["target"], _accounts_from_environment(), markets_file
+            return
+        venue_markets = None if markets_file == default_markets_file() else markets_file
+        from conformance.venue.config import ConfigError
+
+        with contextlib.ExitStack() as stack:
+            try:
+                builtin = stack.enter_context(
+                    builtin_target(self.dialect, markets_file=venue_markets, fault=self.fault)
+                )
+            except ConfigError as error:  # a markets file the venue cannot serve
+                raise UserError(str(error)) from None
+            yield builtin.url, builtin.accounts, builtin.markets_file
+
+
+_EXIT_CODES = {
+    "conformant": EXIT_CONFORMANT,
+    "nonconformant": EXIT_NONCONFORMANT,
+    "incomplete": EXIT_INCOMPLETE,
+}

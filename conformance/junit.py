@@ -1,9 +1,11 @@
 """JUnit XML from a results document: one ``testcase`` per case instance.
 
-CI systems read this. ``fail`` becomes ``<failure>``, ``error`` becomes ``<error>``, ``skip`` becomes
-``<skipped>``; a ``warn`` passes (a SHOULD breach does not fail a build) but says so in ``system-out``
-and in its ``outcome`` property. The clause, level and outcome are properties; the failure body holds
-expected vs actual and the transcript of every step.
+CI systems read this (the common Ant/Jenkins shape: ``testsuites > testsuite > testcase``, with
+``properties`` on the suite and on each case, as pytest writes them). ``fail`` becomes ``<failure>``,
+``error`` becomes ``<error>``, ``skip`` becomes ``<skipped>``; a ``warn`` passes (a SHOULD breach does
+not fail a build) but says so in ``system-out`` and in its ``outcome`` property. The clause, level,
+outcome, origin and description are properties; the failure body holds expected vs actual and the
+transcript of every step.
 """
 
 from __future__ import annotations
@@ -64,37 +66,69 @@ def _failure_text(case: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
+_RUN_PROPERTIES = (
+    "run_id",
+    "verdict",
+    "complete",
+    "profile",
+    "dialect",
+    "target",
+    "clock_offset_ms",
+    "harness_version",
+    "specs_hash",
+    "cases_hash",
+)
+
+
+def _location(source: str) -> tuple[str, str | None]:
+    """``cases/x.yaml:3:1`` -> (``cases/x.yaml``, ``"3"``); anything else as the file, no line."""
+    parts = source.rsplit(":", 2)
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return parts[0], parts[1]
+    return source, None
+
+
 def to_xml(document: Mapping[str, Any]) -> str:
     cases = document["cases"]
     summary = document["summary"]
-    suites = ET.Element("testsuites", name="venue-conformance")
+    counts = {
+        "tests": str(summary["total"]),
+        "failures": str(summary["fail"]),
+        "errors": str(summary["error"]),
+        "skipped": str(summary["skip"]),
+        "time": f"{document['duration_ms'] / 1000:.3f}",
+    }
+    suites = ET.Element("testsuites", {"name": "venue-conformance", **counts})
     suite = ET.SubElement(
         suites,
         "testsuite",
-        name=f"venue-conformance {document['profile']}",
-        tests=str(summary["total"]),
-        failures=str(summary["fail"]),
-        errors=str(summary["error"]),
-        skipped=str(summary["skip"]),
-        time=f"{document['duration_ms'] / 1000:.3f}",
-        timestamp=document["started_at"],
+        {
+            "name": _clean(f"venue-conformance {document['profile']}"),
+            "timestamp": document["started_at"],
+            **counts,
+        },
     )
     properties = ET.SubElement(suite, "properties")
-    for name in ("run_id", "verdict", "profile", "target", "clock_offset_ms", "harness_version"):
-        ET.SubElement(properties, "property", name=name, value=_clean(str(document[name])))
+    for name in _RUN_PROPERTIES:
+        value = document[name]
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        ET.SubElement(properties, "property", name=name, value=_clean(text))
 
     for case in cases:
+        file, line = _location(case["source"])
         element = ET.SubElement(
             suite,
             "testcase",
             name=_clean(case["id"]),
-            classname=f"{document['profile']}.{case['clause']}",
+            classname=_clean(f"{document['profile']}.{case['clause']}"),
             time=f"{case['duration_ms'] / 1000:.3f}",
-            file=_clean(case["source"].rsplit(":", 2)[0]),
+            file=_clean(file),
         )
+        if line is not None:
+            element.set("line", line)
         props = ET.SubElement(element, "properties")
-        for name in ("clause", "level", "outcome", "origin"):
-            ET.SubElement(props, "property", name=name, value=case[name])
+        for name in ("clause", "level", "outcome", "origin", "description"):
+            ET.SubElement(props, "property", name=name, value=_clean(case[name]))
         outcome = case["outcome"]
         message = _clean(f"{case['clause']}: {case['message']}")
         if outcome == "fail":

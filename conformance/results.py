@@ -17,12 +17,15 @@ from typing import Any
 
 import jsonschema
 
+from conformance.contract import Contract, effective_level, load_contract
 from conformance.credentials import mask_key
 from conformance.model import (
     CaseResult,
+    Clause,
     Failure,
     MarketFacts,
     Outcome,
+    Profile,
     RecordedRequest,
     RecordedResponse,
     RunResult,
@@ -177,7 +180,34 @@ def summary(cases: Iterable[CaseResult]) -> dict[str, int]:
     return {"total": sum(counts.values()), **result}
 
 
-def to_document(run: RunResult, redactor: Redactor | None = None) -> dict[str, Any]:
+def _contract(contract: Contract, dialect: str, profile: Profile | None) -> dict[str, Any]:
+    """The clause catalogue as the run saw it: every clause with its level for the run's profile (None
+    when the clause does not apply to its dialect), so a report can show clauses no case checked."""
+
+    def level(clause: Clause) -> str | None:
+        weight = effective_level(clause, profile) if profile is not None else clause.level_for(dialect)
+        return None if weight is None else str(weight)
+
+    return {
+        "source": contract.source,
+        "families": [{"id": family, "title": title} for family, title in contract.families.items()],
+        "clauses": [
+            {"id": c.id, "family": c.family, "summary": c.summary, "level": level(c)}
+            for c in contract.clauses
+        ],
+    }
+
+
+def to_document(
+    run: RunResult,
+    redactor: Redactor | None = None,
+    *,
+    contract: Contract | None = None,
+    profile: Profile | None = None,
+) -> dict[str, Any]:
+    """The run as JSON data. ``contract`` defaults to the built-in catalogue; ``profile``, when given,
+    supplies its clause-level overrides (otherwise the contract's level for the run's dialect is used)."""
+    catalogue = contract if contract is not None else load_contract()
     document = {
         "format": FORMAT,
         "run_id": run.run_id,
@@ -206,6 +236,7 @@ def to_document(run: RunResult, redactor: Redactor | None = None) -> dict[str, A
             for d in run.disagreements
         ],
         "notes": list(run.notes),
+        "contract": _contract(catalogue, run.dialect, profile),
         "cases": [case_document(c) for c in run.cases],
     }
     return redactor.document(document) if redactor is not None else document

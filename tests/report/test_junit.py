@@ -3,7 +3,7 @@ import xml.etree.ElementTree as ET
 from conformance.junit import to_xml
 from conformance.results import to_document
 
-from .sample_run import sample_run
+from ..sample_run import sample_run
 
 
 def _cases() -> dict[str, ET.Element]:
