@@ -38,3 +38,31 @@ def test_load_reads_a_run_directory(tmp_path) -> None:  # type: ignore[no-untype
     document = to_document(sample_run())
     (tmp_path / "results.json").write_text(results.dumps(document))
     assert results.load(tmp_path) == document
+
+
+def test_the_document_carries_the_contract_with_levels_for_the_runs_dialect() -> None:
+    document = to_document(sample_run())
+    contract = document["contract"]
+    assert contract["source"].endswith("contract.yaml")
+    assert [f["id"] for f in contract["families"]][:2] == ["security", "timing"]
+    levels = {c["id"]: c["level"] for c in contract["clauses"]}
+    assert levels["AUTH-SIG-CASE"] == "SHOULD"
+    assert levels["TIME-RECVWINDOW-MAX"] == "INFO"  # ztdx: MUST
+    assert levels["LEV-STRING"] is None  # ztdx only
+
+
+def test_a_profile_given_overrides_the_contract_level() -> None:
+    import dataclasses
+
+    from conformance.model import Level
+    from conformance.profiles import load_profile
+
+    profile = dataclasses.replace(load_profile("binance-usdm"), clause_levels={"LEV-STRING": Level.MUST})
+    levels = {c["id"]: c["level"] for c in to_document(sample_run(), profile=profile)["contract"]["clauses"]}
+    assert levels["LEV-STRING"] == "MUST"
+
+
+def test_a_document_without_the_contract_is_still_valid() -> None:
+    document = to_document(sample_run())
+    del document["contract"]
+    results.validate(document)
