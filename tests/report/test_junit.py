@@ -4,6 +4,7 @@ from conformance.junit import to_xml
 from conformance.results import to_document
 
 from ..sample_run import sample_run
+from .conftest import MadeRun
 
 
 def _cases() -> dict[str, ET.Element]:
@@ -44,3 +45,80 @@ def test_the_failure_body_holds_expected_actual_and_the_transcript() -> None:
 def test_control_characters_from_the_venue_do_not_break_the_xml() -> None:
     document = to_document(sample_run(message="bad \x00\x1b byte"))
     ET.fromstring(to_xml(document))
+
+
+# --------------------------------------------------------------------------------------------------
+# The shape CI tools read (the Ant/Jenkins JUnit schema, with pytest's properties on test cases)
+
+_SUITE_ATTRIBUTES = {"name", "tests", "failures", "errors", "skipped", "time", "timestamp"}
+_CASE_ATTRIBUTES = {"name", "classname", "time", "file", "line"}
+_CASE_CHILDREN = {"properties", "failure", "error", "skipped", "system-out", "system-err"}
+
+
+def _numbers(element: ET.Element, *names: str) -> None:
+    for name in names:
+        value = element.get(name)
+        assert value is not None, f"{element.tag} lacks {name}"
+        float(value)
+
+
+def _check_shape(root: ET.Element) -> None:
+    assert root.tag == "testsuites"
+    _numbers(root, "tests", "failures", "errors", "skipped", "time")
+    for suite in root:
+        assert suite.tag == "testsuite"
+        assert set(suite.attrib) == _SUITE_ATTRIBUTES
+        _numbers(suite, "tests", "failures", "errors", "skipped", "time")
+        assert [child.tag for child in suite][:1] == ["properties"]
+        for prop in suite.findall("properties/*"):
+            assert prop.tag == "property"
+            assert set(prop.attrib) == {"name", "value"}
+        cases = suite.findall("testcase")
+        assert len(cases) == int(suite.get("tests", ""))
+        outcomes = {"failure": 0, "error": 0, "skipped": 0}
+        for case in cases:
+            assert {"name", "classname", "time"} <= set(case.attrib) <= _CASE_ATTRIBUTES
+            _numbers(case, "time")
+            tags = [child.tag for child in case]
+            assert set(tags) <= _CASE_CHILDREN
+            assert len([t for t in tags if t in outcomes]) <= 1
+            for tag in tags:
+                if tag in outcomes:
+                    outcomes[tag] += 1
+                    assert set(case.find(tag).attrib) <= {"message", "type"}  # type: ignore[union-attr]
+        assert outcomes == {
+            "failure": int(suite.get("failures", "")),
+            "error": int(suite.get("errors", "")),
+            "skipped": int(suite.get("skipped", "")),
+        }
+    assert root.get("tests") == root[0].get("tests")
+
+
+def test_the_sample_has_the_shape_ci_tools_read() -> None:
+    _check_shape(ET.fromstring(to_xml(to_document(sample_run()))))
+
+
+def test_a_real_run_has_the_shape_ci_tools_read(nonconformant_run: MadeRun) -> None:
+    root = ET.parse(nonconformant_run.run_dir / "junit.xml").getroot()
+    _check_shape(root)
+    failed = [case for case in root.iter("testcase") if case.find("failure") is not None]
+    assert len(failed) == nonconformant_run.document["summary"]["fail"]
+    body = failed[0].findtext("failure") or ""
+    assert "expected:" in body
+    assert "actual:" in body
+    assert "signed: " in body
+    assert "< HTTP 200" in body
+
+
+def test_cases_carry_description_source_line_and_run_properties() -> None:
+    root = ET.fromstring(to_xml(to_document(sample_run())))
+    case = next(root.iter("testcase"))
+    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert props["description"] == "does the pass thing"
+    assert props["origin"] == "hand-written"
+    assert case.get("file") == "cases/x.yaml"
+    assert case.get("line") == "1"
+    suite_props = {p.get("name"): p.get("value") for p in root.findall("testsuite/properties/property")}
+    assert suite_props["verdict"] == "nonconformant"
+    assert suite_props["complete"] == "true"
+    assert suite_props["specs_hash"] == "sha256:00"
