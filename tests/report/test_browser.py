@@ -97,6 +97,9 @@ def test_failing_cases_are_open_and_passing_ones_collapsed(
     assert first.locator("table.failures").is_visible()
     assert "curl" in first.locator("pre.command").first.inner_text()
     assert "$CONFORMANCE_API_KEY" in first.locator("pre.command").first.inner_text()
+    # Opened from disk, the replay command names the directory the report is in.
+    replay = first.locator("pre.replay-command").inner_text()
+    assert replay.startswith(f"conformance replay {nonconformant_run.run_dir} '")
 
 
 def test_a_matrix_square_opens_its_case(open_report: Open, nonconformant_run: MadeRun) -> None:

@@ -141,6 +141,16 @@
     });
   });
 
+  // Opened from disk: the replay commands name this report's own directory instead of reports/<run-id>.
+  if (location.protocol === "file:") {
+    var recorded = doc.body.getAttribute("data-run-dir");
+    var here = decodeURIComponent(location.pathname).replace(/\/[^\/]*$/, "");
+    var quoted = /^[\w@%+=:,.\/-]+$/.test(here) ? here : "'" + here.replace(/'/g, "'\"'\"'") + "'";
+    Array.prototype.forEach.call(doc.querySelectorAll("pre.replay-command"), function (pre) {
+      pre.textContent = pre.textContent.replace(recorded, quoted);
+    });
+  }
+
   window.addEventListener("hashchange", openTarget);
   apply();
   openTarget();
