@@ -147,7 +147,7 @@
     var here = decodeURIComponent(location.pathname).replace(/\/[^\/]*$/, "");
     var quoted = /^[\w@%+=:,.\/-]+$/.test(here) ? here : "'" + here.replace(/'/g, "'\"'\"'") + "'";
     Array.prototype.forEach.call(doc.querySelectorAll("pre.replay-command"), function (pre) {
-      pre.textContent = pre.textContent.replace(recorded, quoted);
+      pre.textContent = pre.textContent.replace(recorded, function () { return quoted; });
     });
   }
 
