@@ -224,6 +224,7 @@ def to_document(
         "specs_hash": run.specs_hash,
         "cases_hash": run.cases_hash,
         "summary": summary(run.cases),
+        "contract": _contract(catalogue, run.dialect, profile),
         "market_facts": [_facts(f) for f in run.market_facts],
         "disagreements": [
             {
@@ -236,7 +237,6 @@ def to_document(
             for d in run.disagreements
         ],
         "notes": list(run.notes),
-        "contract": _contract(catalogue, run.dialect, profile),
         "cases": [case_document(c) for c in run.cases],
     }
     return redactor.document(document) if redactor is not None else document
