@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -314,6 +315,8 @@ def replay(
         venue_profile = profiles.load_profile(profile_ref)
     except profiles.ProfileError as error:
         raise UserError(error.render()) from None
+    from conformance.targets import ENV_KEY
+
     local = target is None and replaying.is_loopback(document["target"]) and not os.environ.get(ENV_KEY)
     venue = _ReplayVenue(target=target, builtin=builtin or local, fault=fault, dialect=venue_profile.dialect)
     with venue.open(document, markets) as (url, accounts, markets_file):
@@ -389,10 +392,16 @@ class _ReplayVenue:
 
         markets_file = markets or replaying.markets_file(document)
         if not self.builtin:
-            yield self.target or document["target"], _accounts_from_environment(), markets_file
+            from conformance.targets import TargetError, accounts_from_environment
+
+            try:
+                accounts = accounts_from_environment()
+            except TargetError as error:
+                raise UserError(str(error)) from None
+            yield self.target or document["target"], accounts, markets_file
             return
         venue_markets = None if markets_file == default_markets_file() else markets_file
-        from conformance.venue.config import ConfigError
+        from conformance.venue import ConfigError
 
         with contextlib.ExitStack() as stack:
             try:

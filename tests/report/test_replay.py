@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from conformance import cli, replay
+from conformance import cli, replay, targets
 from conformance.resources import cases_dir
 
 from .conftest import MadeRun
@@ -33,7 +33,7 @@ steps:
 
 @pytest.fixture(autouse=True)
 def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable in (cli.ENV_KEY, cli.ENV_SECRET, cli.ENV_KEY_2, cli.ENV_SECRET_2):
+    for variable in (targets.ENV_KEY, targets.ENV_SECRET, targets.ENV_KEY_2, targets.ENV_SECRET_2):
         monkeypatch.delenv(variable, raising=False)
 
 

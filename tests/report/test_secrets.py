@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conformance import cli
+from conformance import cli, targets
 from conformance.credentials import mask_key
 from conformance.venue import DEMO_ACCOUNTS
 
@@ -67,7 +67,7 @@ def test_venue_payloads_survive_as_text_in_junit(hostile_run: MadeRun) -> None:
 
 
 def test_a_cli_run_leaves_no_demo_secret_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable in (cli.ENV_KEY, cli.ENV_SECRET, cli.ENV_KEY_2, cli.ENV_SECRET_2):
+    for variable in (targets.ENV_KEY, targets.ENV_SECRET, targets.ENV_KEY_2, targets.ENV_SECRET_2):
         monkeypatch.delenv(variable, raising=False)
     result = CliRunner().invoke(cli.main, ["run", "--report-dir", str(tmp_path), "-v"])
     assert result.exit_code == cli.EXIT_CONFORMANT, result.output
