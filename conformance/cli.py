@@ -214,6 +214,7 @@ def run(
             accounts=accounts,
             profile=profile,
             markets_file=venue.markets_file,
+            builtin=venue.builtin,
             symbols=tuple(s.strip() for s in symbols.split(",") if s.strip()) if symbols else (),
             cases_path=cases_path,
             allow_trading=allow_trading if allow_trading is not None else venue.builtin,
@@ -239,7 +240,7 @@ def run(
                 err=True,
             )
             sys.exit(EXIT_INCOMPLETE)
-    document = results.to_document(outcome, redactor)
+    document = results.to_document(outcome, redactor, profile=venue_profile)
     run_dir = artifacts.write_run(document, report_dir)
     reporter.summary(outcome, run_dir)
     sys.exit(
@@ -317,7 +318,10 @@ def replay(
         raise UserError(error.render()) from None
     from conformance.targets import ENV_KEY
 
-    local = target is None and replaying.is_loopback(document["target"]) and not os.environ.get(ENV_KEY)
+    recorded_builtin = document.get("builtin")
+    if recorded_builtin is None:  # results written before the field existed: guess from the address
+        recorded_builtin = replaying.is_loopback(document["target"]) and not os.environ.get(ENV_KEY)
+    local = target is None and bool(recorded_builtin)
     venue = _ReplayVenue(target=target, builtin=builtin or local, fault=fault, dialect=venue_profile.dialect)
     with venue.open(document, markets) as (url, accounts, markets_file):
         config = engine.RunConfig(

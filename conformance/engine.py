@@ -64,6 +64,7 @@ class RunConfig:
     workers: int = DEFAULT_WORKERS
     timeout_s: float = DEFAULT_TIMEOUT_S
     transport: httpx.AsyncBaseTransport | None = None  # an in-process venue (tests, benchmarks)
+    builtin: bool = False  # the target is the built-in reference venue (recorded in the results)
 
 
 def _schema_validator(value: Any, schema: str) -> None:
@@ -223,6 +224,7 @@ class Run:
             market_facts=self.markets.facts,
             disagreements=self.markets.disagreements,
             complete=complete,
+            builtin=self.config.builtin,
             notes=tuple(self.notes),
         )
 

@@ -392,4 +392,5 @@ class RunResult:
     market_facts: tuple[MarketFacts, ...] = ()
     disagreements: tuple[FactDisagreement, ...] = ()
     complete: bool = True  # False when interrupted or the target became unreachable
+    builtin: bool = False  # the target was the built-in reference venue
     notes: tuple[str, ...] = ()  # run-level remarks: restoration, interruption, skipped accounts

@@ -115,6 +115,7 @@ class ConformanceSession:
             markets_file=target.markets_file,
             symbols=tuple(s for s in (option("symbols") or "").split(",") if s),
             allow_trading=target.builtin if allow is None else allow,
+            builtin=target.builtin,
         )
         return self._loop.run(engine.open_run(config))
 

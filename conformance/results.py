@@ -213,6 +213,7 @@ def to_document(
         "run_id": run.run_id,
         "verdict": str(run.verdict),
         "complete": run.complete,
+        "builtin": run.builtin,
         "profile": run.profile,
         "dialect": run.dialect,
         "target": run.target,

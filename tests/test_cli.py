@@ -71,7 +71,7 @@ def test_without_a_target_the_built_in_venue_is_conformant(profile: str, tmp_pat
     assert done.returncode == 0, done.stdout + done.stderr
     assert "CONFORMANT" in done.stdout
     document = latest(tmp_path)
-    assert (document["verdict"], document["profile"]) == ("conformant", profile)
+    assert (document["verdict"], document["profile"], document["builtin"]) == ("conformant", profile, True)
     assert {p.name for p in (tmp_path / "latest").iterdir()} == {"index.html", "junit.xml", "results.json"}
 
 

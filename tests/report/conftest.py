@@ -97,6 +97,7 @@ def nonconformant_run(tmp_path_factory: pytest.TempPathFactory) -> MadeRun:
             accounts=venue.accounts,
             markets_file=venue.markets_file,
             allow_trading=True,
+            builtin=True,
         )
         return make_run(config, tmp_path_factory.mktemp("nonconformant"))
 
