@@ -256,6 +256,7 @@ def _sign(data: bool | Mapping[str, Any]) -> SignSpec:
         timestamp=_timestamp(data.get("timestamp", "now")),
         recv_window=data.get("recv_window"),
         api_key=data.get("api_key", "own"),
+        payload=data.get("payload", "raw"),
     )
 
 

@@ -164,6 +164,7 @@ SecretChoice = Literal["own", "wrong", "other-account"]
 SignatureForm = Literal["normal", "omit", "empty", "upper", "truncate", "non-hex"]
 KeyChoice = Literal["own", "omit", "unknown", "other-account"]
 Placement = Literal["auto", "query", "body"]
+PayloadForm = Literal["raw", "url-decoded"]
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,8 @@ class SignSpec:
     timestamp: TimestampSpec = field(default_factory=TimestampSpec)
     recv_window: Template = None
     api_key: KeyChoice = "own"
+    # what the HMAC covers: the bytes sent, or their URL-decoding (a client that signs before encoding)
+    payload: PayloadForm = "raw"
 
 
 @dataclass(frozen=True)

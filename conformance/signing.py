@@ -25,7 +25,7 @@ import secrets
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import quote, unquote_plus, unquote_to_bytes, urlsplit, urlunsplit
 
 import httpx
 import requests.auth
@@ -318,7 +318,8 @@ def sign_request(
     appended, then ``signature`` last, in the query or a form body as ``spec.placement`` says (auto: the
     form body when there is one, else the query; a JSON body is signed as raw text with the parameters in
     the query).
-    ``tamper`` is applied after signing.
+    ``tamper`` is applied after signing. ``payload="url-decoded"`` computes the HMAC over the URL-decoded
+    payload (``+`` as space, then percent-escapes), as a client that signs before encoding does.
     """
     if not spec.enabled:
         return SignedRequest(query, body, None, None, None, None, None, None)
@@ -359,6 +360,8 @@ def sign_request(
     else:
         query = _append(query, *added)
     payload = query.encode("utf-8") + body
+    if spec.payload == "url-decoded":  # a client that signs its parameters before percent-encoding them
+        payload = unquote_to_bytes(payload.replace(b"+", b" "))
 
     secret = _choose_secret(spec, credentials, other, random_hex)
     signature = _form_signature(hmac_sha256_hex(secret, payload), spec.signature)

@@ -239,6 +239,22 @@ steps:
     assert values == ["on", "yes", 20, 20, 20, 10.0, "2024-01-01", "020", None, float("inf")]
 
 
+def test_the_signed_payload_form_is_read() -> None:
+    text = """\
+id: decoded
+description: signs the URL-decoded payload
+clause: AUTH-SIG-PAYLOAD
+steps:
+  - request: {method: POST, path: /fapi/v1/leverage}
+    sign: {payload: url-decoded}
+  - request: {method: POST, path: /fapi/v1/leverage}
+"""
+    case = parse_case(text, file="decoded.yaml")
+    assert [step.sign.payload for step in case.steps] == ["url-decoded", "raw"]
+    with pytest.raises(CaseFileError, match="raw or url-decoded"):
+        parse_case(text.replace("url-decoded", "decoded"), file="decoded.yaml")
+
+
 def test_the_shipped_cases_load_with_unique_ids() -> None:
     cases = load_cases(ROOT / "cases")
     assert len(cases) >= 3

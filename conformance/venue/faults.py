@@ -1,9 +1,12 @@
 """Deliberately broken twins of the venue: each fault is one realistic defect and the clause it breaks.
 
-A fault is a subclass of `Rules` or `Exchange` overriding one method, or a dialect with one switch
-flipped (a ZTDX venue that copies a Binance behaviour where the two differ), so the defect is exactly
-what is written here. A fault lists only the profiles where its clause is MUST or SHOULD: where a clause
-is INFO (recvWindow's maximum, lowering leverage with a position on Binance) the behaviour is no defect.
+A fault is a subclass of `Rules`, `Exchange` or `Answers` overriding one method, or a dialect with one
+switch flipped (a ZTDX venue that copies a Binance behaviour where the two differ), so the defect is
+exactly what is written here. A fault lists only the profiles where its clause is MUST or SHOULD: where a
+clause is INFO (recvWindow's maximum, lowering leverage with a position on Binance) the behaviour is no
+defect. ``level`` is the weight of what it breaks: MUST, or SHOULD for a fault that breaks only a SHOULD
+(a SHOULD clause, or the SHOULD part of a MUST clause such as its error code): a conformance run against
+it must warn on the clause and may still be conformant.
 
 ``create_app(..., fault="name")`` and ``conformance serve --fault NAME`` select one; the harness's tests
 run each and expect the cases of its clause to fail, while the correct venue passes.
@@ -13,24 +16,29 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from conformance.venue import errors
 from conformance.venue.accounts import Account
+from conformance.venue.answers import Answers
 from conformance.venue.dialects import Dialect
 from conformance.venue.errors import VenueError
 from conformance.venue.markets import Market
-from conformance.venue.params import MISSING, ParamValue, RequestData
+from conformance.venue.params import MISSING, JsonNumber, ParamValue, RequestData
 from conformance.venue.rules import DEFAULT_LEVERAGE, DEFAULT_RECV_WINDOW, Band, Rules
 from conformance.venue.store import Position
-from conformance.venue.trading import Exchange, LeverageChange, Order
+from conformance.venue.trading import Exchange, LeverageChange, Order, PositionView
 
 BOTH = frozenset({"binance-usdm", "ztdx"})
 BINANCE = frozenset({"binance-usdm"})
 ZTDX = frozenset({"ztdx"})
+
+
+Level = Literal["MUST", "SHOULD"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,8 @@ class Fault:
     rules: type[Rules] = Rules
     exchange: type[Exchange] = Exchange
     dialect: Mapping[str, Any] = field(default_factory=dict)  # switches of the dialect it flips
+    answers: type[Answers] = Answers
+    level: Level = "MUST"  # SHOULD: it breaks only a SHOULD (a SHOULD clause, or a clause's SHOULD part)
 
     def apply_to(self, dialect: Dialect) -> Dialect:
         return replace(dialect, **self.dialect)
@@ -64,19 +74,22 @@ def _register(fault: Fault) -> None:
     FAULTS[fault.name] = fault
 
 
-Override = TypeVar("Override", type[Rules], type[Exchange])
+Override = TypeVar("Override", type[Rules], type[Exchange], type[Answers])
 
 
 def defect(
-    name: str, clause: str, description: str, profiles: frozenset[str] = BOTH
+    name: str, clause: str, description: str, profiles: frozenset[str] = BOTH, *, level: Level = "MUST"
 ) -> Callable[[Override], Override]:
-    """Register the decorated `Rules` or `Exchange` subclass as the fault ``name``."""
+    """Register the decorated `Rules`, `Exchange` or `Answers` subclass as the fault ``name``."""
 
     def register(override: Override) -> Override:
+        fault = Fault(name, clause, description, profiles, level=level)
         if issubclass(override, Rules):
-            _register(Fault(name, clause, description, profiles, rules=override))
+            _register(replace(fault, rules=override))
+        elif issubclass(override, Exchange):
+            _register(replace(fault, exchange=override))
         else:
-            _register(Fault(name, clause, description, profiles, exchange=override))
+            _register(replace(fault, answers=override))
         return override
 
     return register
@@ -128,7 +141,7 @@ class PrefixSignature(Rules):
         return bool(signature) and _hmac(secret, payload).startswith(signature.lower())
 
 
-@defect("sig-case-sensitive", "AUTH-SIG-CASE", "compares the hex signature case-sensitively")
+@defect("sig-case-sensitive", "AUTH-SIG-CASE", "compares the hex signature case-sensitively", level="SHOULD")
 class CaseSensitiveSignature(Rules):
     def signature_matches(self, signature: str, payload: bytes, secret: str) -> bool:
         return signature == _hmac(secret, payload)
@@ -142,7 +155,12 @@ class UnknownKeyFallsBack(Rules):
         return super().account_for(api_key)
 
 
-@defect("key-unknown-2014", "AUTH-KEY-UNKNOWN", "rejects an unknown API key with -2014 instead of -2015")
+@defect(
+    "key-unknown-2014",
+    "AUTH-KEY-UNKNOWN",
+    "rejects an unknown API key with -2014 instead of -2015",
+    level="SHOULD",
+)
 class UnknownKeyAsBadFormat(Rules):
     def account_for(self, api_key: str | None) -> Account:
         if api_key and api_key not in self.accounts:
@@ -151,7 +169,22 @@ class UnknownKeyAsBadFormat(Rules):
 
 
 @defect(
-    "key-missing-2015", "AUTH-KEY-MISSING", "rejects a request without API key with -2015 instead of -2014"
+    "key-missing-as-first-account",
+    "AUTH-KEY-MISSING",
+    "serves a request without API key header as the first account (a single-user default)",
+)
+class MissingKeyFallsBack(Rules):
+    def account_for(self, api_key: str | None) -> Account:
+        if not api_key:
+            return next(iter(self.accounts.values()))
+        return super().account_for(api_key)
+
+
+@defect(
+    "key-missing-2015",
+    "AUTH-KEY-MISSING",
+    "rejects a request without API key with -2015 instead of -2014",
+    level="SHOULD",
 )
 class MissingKeyAsUnknown(Rules):
     def account_for(self, api_key: str | None) -> Account:
@@ -161,7 +194,10 @@ class MissingKeyAsUnknown(Rules):
 
 
 @defect(
-    "body-over-query", "AUTH-PRECEDENCE", "takes the body's value of a parameter sent in both query and body"
+    "body-over-query",
+    "AUTH-PRECEDENCE",
+    "takes the body's value of a parameter sent in both query and body",
+    level="SHOULD",
 )
 class BodyWins(Rules):
     def merge_parameters(
@@ -170,10 +206,36 @@ class BodyWins(Rules):
         return {**query, **body}
 
 
+@defect("sig-optional", "AUTH-SIG-MISSING", "verifies the signature only when one is sent")
+class OptionalSignature(Rules):
+    def read_signature(self, request: RequestData) -> str | None:
+        return None if request.get("signature") is MISSING else super().read_signature(request)
+
+
+@defect(
+    "duplicate-across-locations",
+    "AUTH-PRECEDENCE",
+    "rejects a parameter sent in both query and body as a duplicate (-1101)",
+    level="SHOULD",
+)
+class DuplicateAcrossLocations(Rules):
+    def merge_parameters(
+        self, query: Mapping[str, str], body: Mapping[str, ParamValue]
+    ) -> Mapping[str, ParamValue]:
+        if set(query) & set(body):
+            raise errors.duplicate_parameter()
+        return super().merge_parameters(query, body)
+
+
 # -- Timing -----------------------------------------------------------------------------------------
 
 
-@defect("timestamp-missing-is-zero", "TIME-MISSING", "reads a missing timestamp as 0: -1021 instead of -1102")
+@defect(
+    "timestamp-missing-is-zero",
+    "TIME-MISSING",
+    "reads a missing timestamp as 0: -1021 instead of -1102",
+    level="SHOULD",
+)
 class MissingTimestampIsZero(Rules):
     def parse_timestamp(self, request: RequestData) -> int:
         if request.get("timestamp") is MISSING:
@@ -215,6 +277,45 @@ class RecvWindowUnbounded(Rules):
         return None
 
 
+_NO_TIMESTAMP = -1
+
+
+@defect("timestamp-optional", "TIME-MISSING", "skips the timestamp window when no timestamp is sent")
+class OptionalTimestamp(Rules):
+    def parse_timestamp(self, request: RequestData) -> int:
+        if request.get("timestamp") is MISSING:
+            return _NO_TIMESTAMP
+        return super().parse_timestamp(request)
+
+    def check_timestamp(self, timestamp: int, recv_window: int, now: int) -> None:
+        if timestamp != _NO_TIMESTAMP:
+            super().check_timestamp(timestamp, recv_window, now)
+
+
+@defect(
+    "future-within-recv-window",
+    "TIME-FUTURE",
+    "treats recvWindow as symmetric: a timestamp up to recvWindow ahead is accepted",
+)
+class SymmetricWindow(Rules):
+    def check_timestamp(self, timestamp: int, recv_window: int, now: int) -> None:
+        if timestamp - now > recv_window:
+            raise errors.timestamp_ahead()
+        super().check_timestamp(min(timestamp, now), recv_window, now)
+
+
+@defect(
+    "recv-window-max-exclusive",
+    "TIME-RECVWINDOW-MAX",
+    "rejects recvWindow 60000 itself: the maximum is taken as exclusive",
+    ZTDX,
+)
+class ExclusiveRecvWindowMax(Rules):
+    def check_recv_window(self, recv_window: int) -> None:
+        if recv_window >= errors.MAX_RECV_WINDOW:
+            raise errors.recv_window_too_large()
+
+
 # -- The leverage endpoint --------------------------------------------------------------------------
 
 
@@ -248,6 +349,7 @@ _register(
         "rejects out-of-band leverage with Binance's message, without 'Max: N'",
         ZTDX,
         dialect={"out_of_band_message": "Leverage {leverage} is not valid"},
+        level="SHOULD",
     )
 )
 
@@ -303,7 +405,11 @@ class UnknownSymbolFallsBack(Rules):
 
 
 @defect(
-    "notional-bracket-one", "LEV-NOTIONAL", "reports bracket 1's notionalCap whatever the leverage", BINANCE
+    "notional-bracket-one",
+    "LEV-NOTIONAL",
+    "reports bracket 1's notionalCap whatever the leverage",
+    BINANCE,
+    level="SHOULD",
 )
 class BracketOneNotional(Rules):
     def max_notional(self, market: Market, leverage: int) -> Decimal:
@@ -315,6 +421,7 @@ class BracketOneNotional(Rules):
     "LEV-NOTIONAL",
     "picks the last bracket whose initialLeverage exceeds the leverage (> instead of >=)",
     BINANCE,
+    level="SHOULD",
 )
 class NotionalOffByOne(Rules):
     def max_notional(self, market: Market, leverage: int) -> Decimal:
@@ -341,6 +448,105 @@ class EchoPreviousLeverage(Exchange):
         previous = self.leverage(account.api_key, market) if market is not None else None
         change = super().change_leverage(account, request)
         return replace(change, leverage=previous) if previous is not None else change
+
+
+@defect(
+    "leverage-int64-wrap",
+    "LEV-NON-INTEGER",
+    "reads leverage digits into a 64-bit integer that wraps around: 2^64 + 20 is 20",
+)
+class WrappingLeverage(Rules):
+    def parse_leverage(self, request: RequestData) -> int:
+        value = request.require("leverage")
+        if isinstance(value, str) and re.fullmatch(r"[0-9]+", value):
+            wrapped = int(value) % 2**64
+            return wrapped - 2**64 if wrapped >= 2**63 else wrapped
+        return super().parse_leverage(request)
+
+
+_JS_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _js_number(text: str) -> Decimal | None:
+    """JavaScript's ``Number(text)`` for the forms a leverage might take (None: NaN)."""
+    text = text.strip()
+    if not text:
+        return Decimal(0)
+    if re.fullmatch(r"0[xX][0-9a-fA-F]+", text):
+        return Decimal(int(text[2:], 16))
+    return Decimal(text) if _JS_DECIMAL.fullmatch(text) else None
+
+
+@defect(
+    "leverage-js-number",
+    "LEV-NON-INTEGER",
+    "reads leverage as JavaScript's Number() and takes any whole result: 1e1 is 10, 0x14 is 20",
+)
+class JsNumberLeverage(Rules):
+    def parse_leverage(self, request: RequestData) -> int:
+        value = request.require("leverage")
+        text = value.text if isinstance(value, JsonNumber) else value if isinstance(value, str) else None
+        number = _js_number(text) if text is not None else None
+        if number is not None and number == number.to_integral_value() and abs(number) < 2**53:
+            return int(number)
+        return super().parse_leverage(request)
+
+
+@defect(
+    "leverage-parse-500",
+    "ERR-ENVELOPE",
+    "fails with an unhandled error (500) on leverage text that int() cannot parse, such as 20.5",
+)
+class UncheckedLeverageParse(Rules):
+    def parse_leverage(self, request: RequestData) -> int:
+        value = request.require("leverage")
+        if isinstance(value, str):
+            return int(value)  # ValueError: the venue's 500
+        return super().parse_leverage(request)
+
+
+_register(
+    Fault(
+        "form-body-ignored",
+        "LEV-ENCODINGS",
+        "reads POST parameters from the query string only, ignoring the body",
+        dialect={"body_encodings": frozenset()},
+    )
+)
+
+
+@defect("max-notional-as-number", "LEV-OK", "writes maxNotionalValue as a JSON number, not decimal text")
+class NumericMaxNotional(Answers):
+    def leverage_change(self, change: LeverageChange) -> dict[str, Any]:
+        cap = change.max_notional
+        number = int(cap) if cap == cap.to_integral_value() else float(cap)
+        return {**super().leverage_change(change), "maxNotionalValue": number}
+
+
+@defect(
+    "leverage-answer-wrapped",
+    "LEV-OK",
+    'wraps the leverage answer as {"code": 200, "msg": "success", "data": {...}}',
+)
+class WrappedLeverageAnswer(Answers):
+    def leverage_change(self, change: LeverageChange) -> dict[str, Any]:
+        return {"code": 200, "msg": "success", "data": super().leverage_change(change)}
+
+
+# -- Responses and errors ---------------------------------------------------------------------------
+
+
+@defect("errors-as-200", "ERR-ENVELOPE", "answers every rejection with HTTP 200, the envelope in the body")
+class ErrorsAsOk(Answers):
+    def rejection(self, error: VenueError) -> tuple[int, dict[str, Any]]:
+        return 200, super().rejection(error)[1]
+
+
+@defect("error-message-field", "ERR-ENVELOPE", "names the error text 'message' instead of 'msg'")
+class MessageField(Answers):
+    def rejection(self, error: VenueError) -> tuple[int, dict[str, Any]]:
+        status, body = super().rejection(error)
+        return status, {"code": body["code"], "message": body["msg"]}
 
 
 # -- Persistence ------------------------------------------------------------------------------------
@@ -406,6 +612,7 @@ class RoundedMargin(Rules):
     "PER-ORDER-EXPLICIT",
     "margins an order at the stored leverage, ignoring its own",
     ZTDX,
+    level="SHOULD",
 )
 class ExplicitLeverageIgnored(Rules):
     def order_leverage(self, stored: int, explicit: int | None) -> int:
@@ -413,7 +620,11 @@ class ExplicitLeverageIgnored(Rules):
 
 
 @defect(
-    "order-explicit-persisted", "PER-ORDER-EXPLICIT", "stores an order's own leverage as the symbol's", ZTDX
+    "order-explicit-persisted",
+    "PER-ORDER-EXPLICIT",
+    "stores an order's own leverage as the symbol's",
+    ZTDX,
+    level="SHOULD",
 )
 class ExplicitLeveragePersisted(Exchange):
     def place_order(self, account: Account, request: RequestData, *, now: int) -> Order:
@@ -445,3 +656,38 @@ class NoLoweringWithPosition(Exchange):
         if open_position and leverage < self.leverage(account.api_key, market):
             raise errors.leverage_reduction_rejected()
         return super().change_leverage(account, request)
+
+
+@defect(
+    "store-before-authentication",
+    "PER-REJECT-NO-EFFECT",
+    "stores an in-band leverage before checking the request's key, timestamp and signature",
+)
+class StoreBeforeAuthentication(Exchange):
+    def before_authentication(self, path: str, request: RequestData) -> None:
+        account = self.rules.accounts.get(request.api_key or "")
+        symbol = request.get("symbol")
+        if path != "/fapi/v1/leverage" or account is None or not isinstance(symbol, str):
+            return
+        try:
+            market = self.rules.market(symbol)
+            leverage = self.rules.parse_leverage(request)
+            self.rules.check_leverage(leverage, market)
+        except VenueError:
+            return
+        self.save_leverage(account.api_key, symbol, leverage)
+
+
+@defect(
+    "readback-default-when-flat",
+    "PER-READBACK",
+    "reads back the default leverage for a symbol without an open position",
+)
+class FlatReadbackDefault(Exchange):
+    def positions(self, user: str, symbol: str | None) -> list[PositionView]:
+        return [
+            view
+            if view.position.amount != 0
+            else replace(view, leverage=self.rules.default_leverage(self.rules.market(view.position.symbol)))
+            for view in super().positions(user, symbol)
+        ]

@@ -67,6 +67,10 @@ class Rules:
         """AUTH-PRECEDENCE: a parameter in both the query and the body takes the query's value."""
         return {**body, **query}
 
+    def read_signature(self, request: RequestData) -> str | None:
+        """AUTH-SIG-MISSING: a missing or empty signature is -1102 (None would mean: not verified)."""
+        return request.text("signature")
+
     def signature_payloads(self, request: RequestData) -> tuple[bytes, ...]:
         """AUTH-SIG-PAYLOAD: query + body as received, without the signature; ztdx also URL-decoded."""
         payload = request.signed_payload

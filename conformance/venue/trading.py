@@ -70,6 +70,10 @@ class Exchange:
         self.rules = rules
         self.store = store
 
+    def before_authentication(self, path: str, request: RequestData) -> None:
+        """What the venue does with a signed request before it is authenticated: nothing
+        (PER-REJECT-NO-EFFECT: a request that fails authentication changes no state)."""
+
     # -- POST /fapi/v1/leverage ---------------------------------------------------------------------
 
     def change_leverage(self, account: Account, request: RequestData) -> LeverageChange:

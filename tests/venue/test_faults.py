@@ -87,7 +87,7 @@ async def _unknown_key(venue: VenueClient, other: VenueClient) -> Any:
     return outcome(await venue.set_leverage("BTCUSDT", 7, api_key="unknown"))
 
 
-@probe("key-missing-2015")
+@probe("key-missing-2015", "key-missing-as-first-account")
 async def _no_key(venue: VenueClient, other: VenueClient) -> Any:
     return outcome(await venue.set_leverage("BTCUSDT", 7, api_key=OMIT))
 
@@ -97,6 +97,19 @@ async def _both_locations(venue: VenueClient, other: VenueClient) -> Any:
     params = {"symbol": "BTCUSDT", "leverage": 30}
     return outcome(
         await venue.send("POST", "/fapi/v1/leverage", params, encoding="form", query={"leverage": 10})
+    )
+
+
+@probe("sig-optional")
+async def _no_signature(venue: VenueClient, other: VenueClient) -> Any:
+    return outcome(await venue.set_leverage("BTCUSDT", 7, signature=OMIT))
+
+
+@probe("duplicate-across-locations")
+async def _in_both_locations(venue: VenueClient, other: VenueClient) -> Any:
+    params = {"symbol": "BTCUSDT", "leverage": 30}
+    return outcome(
+        await venue.send("POST", "/fapi/v1/leverage", params, encoding="form", query={"symbol": "BTCUSDT"})
     )
 
 
@@ -127,6 +140,21 @@ async def _long_window(venue: VenueClient, other: VenueClient) -> Any:
 @probe("recv-window-unbounded")
 async def _too_long_window(venue: VenueClient, other: VenueClient) -> Any:
     return outcome(await venue.set_leverage("BTCUSDT", 7, recv_window=60_001))
+
+
+@probe("timestamp-optional")
+async def _without_timestamp(venue: VenueClient, other: VenueClient) -> Any:
+    return outcome(await venue.set_leverage("BTCUSDT", 7, timestamp=OMIT))
+
+
+@probe("future-within-recv-window")
+async def _ahead_within_window(venue: VenueClient, other: VenueClient) -> Any:
+    return outcome(await venue.set_leverage("BTCUSDT", 7, timestamp=venue.clock.now + 3_000))
+
+
+@probe("recv-window-max-exclusive")
+async def _largest_window(venue: VenueClient, other: VenueClient) -> Any:
+    return outcome(await venue.set_leverage("BTCUSDT", 7, recv_window=60_000))
 
 
 # -- the leverage endpoint --------------------------------------------------------------------------
@@ -178,6 +206,37 @@ async def _notional(venue: VenueClient, other: VenueClient) -> Any:
 async def _echo(venue: VenueClient, other: VenueClient) -> Any:
     await venue.set_leverage("BTCUSDT", 7)
     return outcome(await venue.set_leverage("BTCUSDT", 9))
+
+
+@probe("leverage-int64-wrap")
+async def _wrapping(venue: VenueClient, other: VenueClient) -> Any:
+    return outcome(await venue.set_leverage("BTCUSDT", str(2**64 + 20)))
+
+
+@probe("leverage-js-number")
+async def _exponent(venue: VenueClient, other: VenueClient) -> Any:
+    return outcome(await venue.set_leverage("BTCUSDT", "1e1"))
+
+
+@probe("leverage-parse-500")
+async def _not_a_number(venue: VenueClient, other: VenueClient) -> Any:
+    response = await venue.set_leverage("BTCUSDT", "abc")
+    return response.status_code, response.text
+
+
+@probe("form-body-ignored")
+async def _form(venue: VenueClient, other: VenueClient) -> Any:
+    return outcome(await venue.set_leverage("BTCUSDT", 7, encoding="form"))
+
+
+@probe("max-notional-as-number", "leverage-answer-wrapped")
+async def _answer(venue: VenueClient, other: VenueClient) -> Any:
+    return outcome(await venue.set_leverage("BTCUSDT", 7))
+
+
+@probe("errors-as-200", "error-message-field")
+async def _rejection(venue: VenueClient, other: VenueClient) -> Any:
+    return outcome(await venue.set_leverage("BTCUSDT", 500))
 
 
 # -- persistence ------------------------------------------------------------------------------------
@@ -239,6 +298,19 @@ async def _lowering(venue: VenueClient, other: VenueClient) -> Any:
     await venue.order("BTCUSDT", "BUY", "0.002")
     response = await venue.set_leverage("BTCUSDT", 5)
     return response.status_code, await venue.margin("BTCUSDT")
+
+
+@probe("store-before-authentication")
+async def _stale_change(venue: VenueClient, other: VenueClient) -> Any:
+    await venue.set_leverage("BTCUSDT", 7)
+    await venue.set_leverage("BTCUSDT", 9, timestamp=venue.clock.now - 60_000)
+    return await venue.leverage("BTCUSDT")
+
+
+@probe("readback-default-when-flat")
+async def _flat_read_back(venue: VenueClient, other: VenueClient) -> Any:
+    await venue.set_leverage("BTCUSDT", 7)
+    return await venue.leverage("BTCUSDT")
 
 
 # -- the tests --------------------------------------------------------------------------------------
