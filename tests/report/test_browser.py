@@ -139,6 +139,13 @@ def test_filters_change_what_is_visible(open_report: Open, nonconformant_run: Ma
 
     page.click("#reset-filters")
     page.select_option("select[name=level]", "INFO")
+    info = [c for c in nonconformant_run.document["cases"] if c["level"] == "INFO"]
+    assert info, "the suite has INFO cases (LEV-LENIENT)"
+    assert opened.visible("details.case") == len(info)
+    assert opened.visible("details.case[data-level=MUST]") == 0
+
+    page.click("#reset-filters")
+    page.fill("input[name=q]", "text that no case contains")
     assert opened.visible("details.case") == 0
     assert page.locator("#no-match").is_visible()
 
