@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from conformance import __version__, cases, events, markets, planning, profiles, scheduler, specs
+from conformance import __version__, cases, events, facts, markets, planning, profiles, scheduler, specs
 from conformance.checks import CheckEnvironment
 from conformance.clock import ClockError, measure_clock
 from conformance.credentials import Credentials
@@ -275,11 +275,11 @@ async def open_run(config: RunConfig) -> Run:
             )
         except markets.MarketFactsError as error:
             raise ConfigurationError(f"market facts: {error}") from None
-        facts = {f.symbol: f for f in report.facts}
+        by_symbol = {f.symbol: f for f in report.facts}
         setup = planning.RunSetup(
             profile=profile,
-            markets=facts,
-            symbols=tuple(facts),
+            markets=by_symbol,
+            symbols=tuple(by_symbol),
             second_account=SECONDARY in config.accounts,
             allow_trading=config.allow_trading,
         )
@@ -289,6 +289,12 @@ async def open_run(config: RunConfig) -> Run:
         raise
     current = Run(config, session, report, setup)
     current.notes.extend(f"market facts: {where} {problem}" for where, problem in report.problems.items())
+    unknown = [f.symbol for f in report.facts if f.sources.get("min_leverage") == facts.ASSUMED]
+    if unknown:
+        current.notes.append(
+            f"market facts: the minimum leverage of {', '.join(unknown)} is not published by the venue; "
+            "cases that need it are skipped (give a markets file with --markets)"
+        )
     return current
 
 

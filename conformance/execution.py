@@ -20,7 +20,7 @@ import httpx
 from conformance import fieldpath, readback, wire
 from conformance.checks import NOT_JSON, CheckEnvironment, Mismatch, Observation, run_check
 from conformance.credentials import Credentials
-from conformance.expressions import resolve
+from conformance.expressions import ExpressionError, resolve
 from conformance.model import (
     CaseInstance,
     CaseResult,
@@ -88,8 +88,10 @@ def failure_text(failure: Failure) -> str:
     return f"{failure.title}: expected {failure.expected}, got {failure.actual}"
 
 
-def decide(failures: list[Failure], error: str | None) -> tuple[Outcome, str]:
-    """The outcome of a case from its failures (by level) and an error, with a one-line message."""
+def decide(failures: list[Failure], error: str | None, missing: str | None = None) -> tuple[Outcome, str]:
+    """The outcome of a case from its failures (by level), a missing fact and an error, with a one-line
+    message. A MUST failure stands whatever else happened; a case that needs a fact the run lacks is
+    skipped rather than judged."""
     by_level = {level: [f for f in failures if f.level is level] for level in Level}
     must, should, info = by_level[Level.MUST], by_level[Level.SHOULD], by_level[Level.INFO]
 
@@ -100,6 +102,8 @@ def decide(failures: list[Failure], error: str | None) -> tuple[Outcome, str]:
 
     if must:
         return Outcome.FAIL, message(must)
+    if missing is not None:
+        return Outcome.SKIP, missing
     if error is not None:
         return Outcome.ERROR, error
     if should:
@@ -147,10 +151,14 @@ async def execute(instance: CaseInstance, session: Session) -> CaseResult:
     steps: list[StepResult] = []
     failures: list[Failure] = []
     error: str | None = None
+    missing: str | None = None
     for index, step in enumerate(case.steps):
         result = await _run_step(index, step, instance, session, state, cleanup=False)
         steps.append(result)
         failures.extend(result.failures)
+        if result.missing is not None:
+            missing = f"step {index + 1} needs a fact the run does not have: {result.missing}"
+            break
         if result.error is not None:
             error = f"step {index + 1}: {result.error}"
             break
@@ -164,7 +172,7 @@ async def execute(instance: CaseInstance, session: Session) -> CaseResult:
     if cleanup_errors and error is None:
         error = "; ".join(cleanup_errors)
 
-    outcome, message = decide(failures, error)
+    outcome, message = decide(failures, error, missing)
     return CaseResult(
         **base,
         outcome=outcome,
@@ -216,6 +224,10 @@ async def _run_step(
             exchange = await _close_position(step, account, session, state)
     except StepError as problem:
         return StepResult(**record, request=None, response=None, error=str(problem))
+    except ExpressionError as problem:
+        if problem.unknown_fact:
+            return StepResult(**record, request=None, response=None, missing=problem.message)
+        return StepResult(**record, request=None, response=None, error=f"ExpressionError: {problem}")
     except Exception as problem:  # expression errors and the like: the case, not the venue
         return StepResult(**record, request=None, response=None, error=f"{type(problem).__name__}: {problem}")
 
@@ -293,13 +305,18 @@ def _judge(
                 )
             )
         except Exception as problem:
+            unknown = (
+                problem.message if isinstance(problem, ExpressionError) and problem.unknown_fact else None
+            )
+            where = f"{expectation.check!r} at {expectation.location}"
             return StepResult(
                 **record,
                 request=request,
                 response=response,
                 failures=tuple(failures),
                 values=values,
-                error=f"cannot evaluate {expectation.check!r} at {expectation.location}: {problem}",
+                error=None if unknown else f"cannot evaluate {where}: {problem}",
+                missing=unknown,
             )
 
     if step.id is not None:

@@ -23,6 +23,8 @@ import jinja2
 from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from conformance.facts import MissingFactError
+
 __all__ = [
     "HELPERS",
     "SCOPE_NAMES",
@@ -45,13 +47,20 @@ class ExpressionError(Exception):
     """
 
     def __init__(
-        self, expression: str, message: str, *, offset: int | None = None, written: str | None = None
+        self,
+        expression: str,
+        message: str,
+        *,
+        offset: int | None = None,
+        written: str | None = None,
+        unknown_fact: bool = False,
     ) -> None:
         self.written = written if written is not None else f"${{{expression}}}"  # as in the template
         super().__init__(f"{self.written}: {message}")
         self.expression = expression
         self.message = message
         self.offset = offset
+        self.unknown_fact = unknown_fact  # the run lacks a market fact: skip, do not judge
 
 
 # --------------------------------------------------------------------------------------------------
@@ -248,6 +257,8 @@ def _evaluate(source: str, names: Mapping[str, Any]) -> Any:
             str(value)  # raises the UndefinedError that names what is missing
     except ExpressionError:
         raise
+    except MissingFactError as exc:
+        raise ExpressionError(source, str(exc), unknown_fact=True) from None
     except jinja2.UndefinedError as exc:
         raise ExpressionError(source, _undefined_message(exc)) from None
     except (

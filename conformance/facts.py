@@ -12,11 +12,26 @@ from typing import Literal
 from conformance.model import MarketFacts
 
 NotionalRule = Literal["brackets", "max_position_size_usd"]
+ASSUMED = "assumed"  # the source of a fact nobody gave: cases must not be judged on it
+
+
+class MissingFactError(ValueError):
+    """A fact a case needs is not known for the symbol: the case is skipped, never judged on a guess."""
+
+
+def known_min_leverage(facts: MarketFacts) -> int:
+    """The bottom of the band, unless it was only assumed (ztdx publishes none: it comes from a file)."""
+    if facts.sources.get("min_leverage") == ASSUMED:
+        raise MissingFactError(
+            f"the minimum leverage of {facts.symbol} is not known (the venue does not publish it): "
+            "give it in a markets file (--markets)"
+        )
+    return facts.min_leverage
 
 
 def leverage_mid(facts: MarketFacts) -> int:
     """The middle of the band, ``(min + max) // 2``."""
-    return (facts.min_leverage + facts.max_leverage) // 2
+    return (known_min_leverage(facts) + facts.max_leverage) // 2
 
 
 def notional_cap(facts: MarketFacts, leverage: int, notional_rule: NotionalRule) -> Decimal | None:

@@ -356,6 +356,7 @@ class StepResult:
     values: Mapping[str, Any] = field(default_factory=dict)  # captures and read-back values
     skipped: bool = False  # its `when` was false
     cleanup: bool = False
+    missing: str | None = None  # a market fact the run lacks: the step could not run, the case is skipped
 
 
 @dataclass(frozen=True)

@@ -181,18 +181,28 @@ def expand(case: Case, setup: RunSetup) -> list[CaseInstance]:
                 skip_reason=skip or empty_reason,
             )
         ]
-    return [
-        CaseInstance(
-            case=case,
-            id=f"{case.id}[{'-'.join(labels)}]" if labels else case.id,
-            params=params,
-            level=level,
-            touches=_touches(case, base.bind(**params), setup),
-            writes=writes(case),
-            skip_reason=skip,
+    instances = []
+    for params, labels in combos:
+        missing = next((v.reason for v in params.values() if isinstance(v, _Unknown)), None)
+        instances.append(
+            CaseInstance(
+                case=case,
+                id=f"{case.id}[{'-'.join(labels)}]" if labels else case.id,
+                params={k: (None if isinstance(v, _Unknown) else v) for k, v in params.items()},
+                level=level,
+                touches=frozenset() if missing else _touches(case, base.bind(**params), setup),
+                writes=writes(case),
+                skip_reason=skip or missing,
+            )
         )
-        for params, labels in combos
-    ]
+    return instances
+
+
+@dataclass(frozen=True)
+class _Unknown:
+    """A parameter value that needs a market fact the run does not have: its instance is skipped."""
+
+    reason: str
 
 
 def _options(
@@ -208,8 +218,11 @@ def _options(
             f" (it accepts {', '.join(setup.profile.encodings) or 'none'})"
         )
     if source.kind == "symbols":
+        unknown: list[str] = []
         chosen = [
-            s for s in setup.symbols if source.where is None or _holds(case, source.where, scope, name, s)
+            s
+            for s in setup.symbols
+            if source.where is None or _holds(case, source.where, scope, name, s, unknown)
         ]
         if source.limit is not None:
             chosen = chosen[: source.limit]
@@ -217,21 +230,31 @@ def _options(
             return _unique([(s, s) for s in chosen]), None
         if not setup.symbols:
             return [], "the run has no symbols"
+        if unknown:
+            return [], f"no run symbol is known to satisfy {source.where}: {unknown[0]}"
         return [], f"no run symbol satisfies {source.where} (run symbols: {', '.join(setup.symbols)})"
     options: list[tuple[str, Any]] = []
     for label, raw in source.values:
         try:
             value = resolve(raw, scope)
         except ExpressionError as exc:
-            raise PlanError(case, f"parameter '{name}': {exc}") from None
+            if not exc.unknown_fact:
+                raise PlanError(case, f"parameter '{name}': {exc}") from None
+            value = _Unknown(exc.message)
+            options.append((label or "unknown", value))
+            continue
         options.append((label or _label_of(value), value))
     return _unique(options), None
 
 
-def _holds(case: Case, where: Any, scope: Scope, name: str, symbol: str) -> bool:
+def _holds(case: Case, where: Any, scope: Scope, name: str, symbol: str, unknown: list[str]) -> bool:
+    """Whether ``symbol`` satisfies ``where``; a symbol whose facts cannot say is left out (and noted)."""
     try:
         return bool(resolve(where, scope.bind(**{name: symbol})))
     except ExpressionError as exc:
+        if exc.unknown_fact:
+            unknown.append(exc.message)
+            return False
         raise PlanError(case, f"parameter '{name}' ({symbol}): {exc}") from None
 
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from conformance import facts
-from conformance.facts import NotionalRule
+from conformance.facts import MissingFactError, NotionalRule
 from conformance.model import Bracket, MarketFacts, Profile
 
 __all__ = [
@@ -28,10 +28,6 @@ __all__ = [
 
 # --------------------------------------------------------------------------------------------------
 # Facts arithmetic
-
-
-class MissingFactError(ValueError):
-    """A fact an expression needs is not known for the symbol."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -56,7 +52,7 @@ class MarketView:
 
     @property
     def min(self) -> int:
-        return self._facts.min_leverage
+        return facts.known_min_leverage(self._facts)
 
     @property
     def max(self) -> int:

@@ -264,3 +264,14 @@ def test_a_malformed_case_file_is_a_configuration_error(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("id: Bad Id\ndescription: x\nclause: LEV-OK\nsteps: []\n")
     with pytest.raises(engine.ConfigurationError, match=r"bad\.yaml:1:5"):
         asyncio.run(engine.run(config(create_app("ztdx"), "ztdx", cases_path=tmp_path)))
+
+
+def test_without_a_markets_file_ztdx_cases_needing_the_minimum_are_skipped_not_guessed() -> None:
+    """ZTDX publishes no minimum leverage: the shipped suite must not judge a venue on an assumed one."""
+    result = asyncio.run(engine.run(config(create_app("ztdx"), "ztdx", markets_file=None, cases_path=None)))
+    judged_wrongly = [(c.id, c.message) for c in result.cases if c.outcome in (Outcome.FAIL, Outcome.ERROR)]
+    assert judged_wrongly == []
+    assert result.verdict is Verdict.CONFORMANT
+    skipped = [c for c in result.cases if c.outcome is Outcome.SKIP]
+    assert any("minimum leverage of SOLUSDT is not known" in c.message for c in skipped)
+    assert any("is not published by the venue" in note for note in result.notes)

@@ -260,3 +260,46 @@ def test_captures_feed_later_templates() -> None:
     session = FakeSession(handler)
     run(instance(first, second), session)
     assert session.sent[1].url.params["leverage"] == "12"
+
+
+def test_a_step_that_needs_an_unknown_fact_skips_the_case() -> None:
+    from conformance.model import MarketFacts
+
+    unknown = MarketFacts("BTCUSDT", 1, 125, sources={"min_leverage": "assumed"})
+
+    class NoMinimum(FakeSession):
+        def scope(self, instance: CaseInstance) -> Scope:
+            return Scope(profile=PROFILE, markets={"BTCUSDT": unknown}, params=instance.params)
+
+    session = NoMinimum(reply(200, {}))
+    step = Step(
+        kind="request",
+        location=HERE,
+        request=RequestSpec(
+            method="POST", path="/fapi/v1/leverage", params={"leverage": "${market.min - 1}"}
+        ),
+    )
+    result = run(instance(step, cleanup=(read(),)), session)
+    assert result.outcome is Outcome.SKIP
+    assert result.message.startswith(
+        "step 1 needs a fact the run does not have: the minimum leverage of BTCUSDT"
+    )
+    assert [s.cleanup for s in result.steps] == [False, True]  # cleanup still runs
+
+
+def test_a_must_failure_stands_even_if_a_later_step_lacks_a_fact() -> None:
+    from conformance.model import MarketFacts
+
+    unknown = MarketFacts("BTCUSDT", 1, 125, sources={"min_leverage": "assumed"})
+
+    class NoMinimum(FakeSession):
+        def scope(self, instance: CaseInstance) -> Scope:
+            return Scope(profile=PROFILE, markets={"BTCUSDT": unknown}, params=instance.params)
+
+    later = Step(
+        kind="request",
+        location=HERE,
+        request=RequestSpec(method="POST", path="/fapi/v1/leverage", params={"leverage": "${market.min}"}),
+    )
+    result = run(instance(post(expect("rejected", True)), later), NoMinimum(reply(200, {})))
+    assert result.outcome is Outcome.FAIL

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -28,6 +26,7 @@ from conformance.credentials import Credentials
 from conformance.model import Case, Level, Outcome, RunResult, Verdict
 from conformance.venue import DEMO_ACCOUNTS, create_app
 from conformance.venue.faults import FAULTS, Fault
+from tests.processes import Served, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -122,48 +121,24 @@ def test_faults_span_every_family_and_every_clause_a_defect_can_break() -> None:
 # -- through the CLI, over loopback -----------------------------------------------------------------
 
 
-def serve(*args: str) -> tuple[subprocess.Popen[str], str]:
-    """``conformance serve`` on a free loopback port; the URL is the first line it prints."""
-    process = subprocess.Popen(
-        [str(CONFORMANCE), "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    url = process.stdout.readline().strip()
-    assert url.startswith("http://127.0.0.1:"), url
-    return process, url
-
-
-def run_cli(url: str, profile: str, report_dir: Path) -> subprocess.CompletedProcess[str]:
-    first, second = DEMO_ACCOUNTS
-    env = {
-        **os.environ,
-        "CONFORMANCE_API_KEY": first.api_key,
-        "CONFORMANCE_API_SECRET": first.api_secret,
-        "CONFORMANCE_API_KEY_2": second.api_key,
-        "CONFORMANCE_API_SECRET_2": second.api_secret,
-    }
-    command = [
-        *(str(CONFORMANCE), "run", "--target", url, "--profile", profile, "--report-dir", str(report_dir)),
-        *("--markets", str(default_markets_file())),  # ztdx's minimum leverage and position cap
-    ]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+CREDENTIALS = {
+    "CONFORMANCE_API_KEY": DEMO_ACCOUNTS[0].api_key,
+    "CONFORMANCE_API_SECRET": DEMO_ACCOUNTS[0].api_secret,
+    "CONFORMANCE_API_KEY_2": DEMO_ACCOUNTS[1].api_key,
+    "CONFORMANCE_API_SECRET_2": DEMO_ACCOUNTS[1].api_secret,
+}
 
 
 @pytest.mark.parametrize(("fault", "exit_code"), [(None, 0), ("sig-prefix-match", 1)])
 def test_the_cli_over_loopback_exits_1_for_a_faulty_venue_and_0_for_the_correct_one(
     fault: str | None, exit_code: int, tmp_path: Path
 ) -> None:
-    process, url = serve("--profile", "ztdx", *(["--fault", fault] if fault else []))
-    try:
-        completed = run_cli(url, "ztdx", tmp_path)
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        assert process.stdout is not None
-        process.stdout.close()
+    with Served("--profile", "ztdx", *(["--fault", fault] if fault else [])) as venue:
+        completed = run_cli(
+            *("run", "--target", venue.url, "--profile", "ztdx", "--report-dir", str(tmp_path)),
+            *("--markets", str(default_markets_file())),  # ztdx's minimum leverage and position cap
+            env=CREDENTIALS,
+        )
     assert completed.returncode == exit_code, completed.stdout + completed.stderr
     if fault is not None:
         assert "AUTH-SIG-INVALID" in completed.stdout

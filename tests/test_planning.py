@@ -460,3 +460,33 @@ def test_an_instance_scope_holds_its_parameters_and_market() -> None:
     run = setup()
     [instance] = expand(c, run)
     assert resolve("${symbol}:${market.min}:${profile.name}", scope_for(instance, run)) == "SOLUSDT:2:ztdx"
+
+
+# --- facts the run does not have
+
+
+ASSUMED = {
+    symbol: MarketFacts(symbol, 1, facts.max_leverage, sources={"min_leverage": "assumed"})
+    for symbol, facts in MARKETS.items()
+}
+
+
+def test_a_value_that_needs_an_unknown_fact_is_a_skipped_instance_not_a_guess() -> None:
+    c = case(
+        "parametrize:\n  symbol: {from: symbols, limit: 1}\n"
+        '  leverage: {min: "${market.min}", max: "${market.max}"}\n' + POST
+    )
+    low, high = expand(c, RunSetup(make_profile(), ASSUMED, SYMBOLS))
+    assert (low.id, high.id) == ("c[BTCUSDT-min]", "c[BTCUSDT-max]")
+    assert low.skip_reason is not None
+    assert low.skip_reason.startswith("the minimum leverage of BTCUSDT is not known")
+    assert "--markets" in low.skip_reason
+    assert high.skip_reason is None
+    assert high.params == {"symbol": "BTCUSDT", "leverage": 125}
+
+
+def test_a_filter_that_needs_an_unknown_fact_leaves_the_symbol_out_and_says_why() -> None:
+    c = case('parametrize:\n  symbol: {from: symbols, where: "${market.min > 1}"}\n' + POST)
+    [instance] = expand(c, RunSetup(make_profile(), ASSUMED, SYMBOLS))
+    assert instance.skip_reason is not None
+    assert instance.skip_reason.startswith("no run symbol is known to satisfy ${market.min > 1}: the minimum")

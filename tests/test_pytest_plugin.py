@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.builtin import default_markets_file
 from conformance.venue import DEMO_ACCOUNTS
 from conformance.venue.faults import FAULTS
 from tests.processes import Served
@@ -91,9 +92,14 @@ def test_a_target_with_credentials_from_the_environment(
     monkeypatch.setenv("CONFORMANCE_API_KEY", DEMO_ACCOUNTS[0].api_key)
     monkeypatch.setenv("CONFORMANCE_API_SECRET", DEMO_ACCOUNTS[0].api_secret)
     fault = next(f for f in FAULTS.values() if f.clause == "PER-READBACK" and "ztdx" in f.profiles)
+    markets = str(default_markets_file())  # ztdx publishes no minimum leverage: the file gives it
     with Served("--profile", "ztdx") as good, Served("--profile", "ztdx", "--fault", fault.name) as broken:
-        passed = pytester.runpytest_subprocess("cases", "--target", good.url, "--profile", "ztdx")
-        failed = pytester.runpytest_subprocess("cases", "--target", broken.url, "--profile", "ztdx")
+        passed = pytester.runpytest_subprocess(
+            "cases", "--target", good.url, "--profile", "ztdx", "--markets", markets
+        )
+        failed = pytester.runpytest_subprocess(
+            "cases", "--target", broken.url, "--profile", "ztdx", "--markets", markets
+        )
     passed.assert_outcomes(passed=3)
     assert failed.ret == pytest.ExitCode.TESTS_FAILED
     failed.stdout.fnmatch_lines(["*PER-READBACK (MUST) FAIL*"])
