@@ -65,7 +65,7 @@ def _list_faults(ctx: click.Context, _: click.Parameter, wanted: bool) -> None:
 
     for fault in FAULTS.values():
         profiles = ", ".join(sorted(fault.profiles))
-        click.echo(f"{fault.name:<32} {fault.clause:<21} {profiles:<19} {fault.description}")
+        click.echo(f"{fault.name:<32} {fault.clause:<21} {fault.level:<6} {profiles:<19} {fault.description}")
     ctx.exit()
 
 
