@@ -244,8 +244,10 @@ async def open_run(config: RunConfig) -> Run:
             raise ConfigurationError(f"--markets: {error}") from None
 
     timeout = httpx.Timeout(config.timeout_s, connect=min(CONNECT_TIMEOUT_S, config.timeout_s))
-    client = httpx.AsyncClient(transport=config.transport, timeout=timeout, follow_redirects=False)
     base_url = config.target.rstrip("/")
+    client = httpx.AsyncClient(
+        base_url=base_url, transport=config.transport, timeout=timeout, follow_redirects=False
+    )
     try:
         try:
             clock = await measure_clock(client, base_url + profile.paths["time"])
