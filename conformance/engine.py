@@ -36,6 +36,7 @@ from conformance.clock import ClockError, measure_clock
 from conformance.credentials import Credentials
 from conformance.events import Listener
 from conformance.execution import execute
+from conformance.generated import DEFAULT_MAX_EXAMPLES, GeneratedSource
 from conformance.guard import Guard
 from conformance.markets_file import MarketsFileError, load_markets_file
 from conformance.model import Case, CaseInstance, CaseResult, Level, Outcome, Profile, RunResult, verdict_of
@@ -64,6 +65,8 @@ class RunConfig:
     workers: int = DEFAULT_WORKERS
     timeout_s: float = DEFAULT_TIMEOUT_S
     transport: httpx.AsyncBaseTransport | None = None  # an in-process venue (tests, benchmarks)
+    max_examples: int = DEFAULT_MAX_EXAMPLES  # per generated instance; 0: no generated cases
+    seed: int | None = None  # of the generated cases; None: a new one, shown in the run's notes
 
 
 def _schema_validator(value: Any, schema: str) -> None:
@@ -120,6 +123,15 @@ class Run:
         self.started_at = dt.datetime.now(dt.UTC)
         self._started = time.perf_counter()
         self.cases_hash = ""  # of the case files the run loaded
+        self.generated = GeneratedSource(
+            session.profile,
+            setup.markets,
+            accounts=setup.accounts,
+            allow_trading=setup.allow_trading,
+            max_examples=config.max_examples,
+            seed=config.seed,
+            check_env=session.check_env,
+        )
 
     @property
     def profile(self) -> Profile:
@@ -128,11 +140,17 @@ class Run:
     # -- planning
 
     def plan(self, suite: Sequence[Case]) -> tuple[list[CaseInstance], list[CaseResult]]:
-        """The instances to run, and an error result for each case that could not be expanded."""
+        """The instances to run (the suite's, then the generated ones), and an error result for each case
+        that could not be expanded."""
         try:
             planned = planning.plan(suite, self.setup, select=self.config.select)
+            generated = self.generated.instances()
+            if self.config.select:
+                generated = planning.select(generated, self.config.select)
         except planning.SelectionError as error:
             raise ConfigurationError(f"-k: {error}") from None
+        if generated:
+            self.notes.append(self.generated.note)
         errors = [
             CaseResult(
                 id=problem.case.id,
@@ -147,7 +165,7 @@ class Run:
             )
             for problem in planned.errors
         ]
-        return list(planned.instances), errors
+        return [*planned.instances, *generated], errors
 
     async def protect(self, instances: Sequence[CaseInstance]) -> list[CaseInstance]:
         """Snapshot what the instances touch; trading instances on symbols already traded are skipped."""
@@ -190,6 +208,8 @@ class Run:
                 params=instance.params,
                 origin=instance.case.origin,
             )
+        if self.generated.owns(instance):
+            return await self.generated.execute(instance, self.session)
         return await execute(instance, self.session)
 
     async def finish(self, results: Iterable[CaseResult], *, complete: bool) -> RunResult:
