@@ -203,6 +203,14 @@ def _target(target: str | None, dialect: str, markets: Path | None) -> Iterator[
 @click.option(
     "--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds per request."
 )
+@click.option(
+    "--max-examples",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Examples per generated case (schemathesis, boundaries, state machine); 0 runs none.",
+)
+@click.option("--seed", type=int, help="Seed of the generated cases (default: a new one, shown in the notes).")
 @click.option("-v", "--verbose", is_flag=True, help="Show every case, not only the problems.")
 def run(
     target: str | None,
@@ -215,6 +223,8 @@ def run(
     select: str | None,
     workers: int,
     timeout: float,
+    max_examples: int,
+    seed: int | None,
     verbose: bool,
 ) -> None:
     """Run the conformance suite against a venue and write the reports."""
@@ -239,6 +249,8 @@ def run(
             select=select,
             workers=workers,
             timeout_s=timeout,
+            max_examples=max_examples,
+            seed=seed,
         )
         redactor = results.Redactor(
             secrets=[c.api_secret for c in accounts.values()], api_keys=[c.api_key for c in accounts.values()]
