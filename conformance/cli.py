@@ -210,7 +210,9 @@ def _target(target: str | None, dialect: str, markets: Path | None) -> Iterator[
     show_default=True,
     help="Examples per generated case (schemathesis, boundaries, state machine); 0 runs none.",
 )
-@click.option("--seed", type=int, help="Seed of the generated cases (default: a new one, shown in the notes).")
+@click.option(
+    "--seed", type=int, help="Seed of the generated cases (default: a new one, shown in the notes)."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show every case, not only the problems.")
 def run(
     target: str | None,
