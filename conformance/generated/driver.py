@@ -37,8 +37,8 @@ from conformance.execution import Exchange, Session, read_request
 from conformance.generated.examples import StepPlan, build_request
 from conformance.model import Failure, Level, SignSpec, StepResult
 
-SHRINK_FACTOR = 4  # shrinking may run this many times max_examples more examples...
-SHRINK_MINIMUM = 40  # ...and at least this many
+SHRINK_FACTOR = 2  # once a failure is found, this many times max_examples more calls to shrink it...
+SHRINK_MINIMUM = 20  # ...and at least this many
 SEND_TIMEOUT_S = 120.0
 _SEVERITY = {Level.MUST: 0, Level.SHOULD: 1, Level.INFO: 2}
 

@@ -19,8 +19,10 @@ with them, each expectation carrying its clause:
   contract does not name are not judged beyond the envelope and the read-back.
 
 A request the venue should accept but rejects is attributed by what it answered: -1022 breaks
-AUTH-SIG-PAYLOAD (a correct signature was refused), -1021 TIME-WINDOW, a JSON numeric string LEV-STRING,
--1102 for a body encoding LEV-ENCODINGS, the band's edges LEV-BOUNDS, otherwise LEV-OK.
+AUTH-SIG-PAYLOAD (a correct signature was refused), -1021 TIME-WINDOW, -1102 for a body encoding
+LEV-ENCODINGS (the body was not read), a JSON numeric string LEV-STRING, the band's edges LEV-BOUNDS,
+otherwise LEV-OK. A rejection with the wrong code is attributed the same way: -1022 or -1021 instead of
+the leverage rule's code means the request never reached the leverage rules.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any, Final, Literal
 from conformance.checks import Observation
 from conformance.facts import notional_cap
 from conformance.generated.examples import (
+    Attribution,
     Expect,
     envelope_if_rejected,
     expect_no_server_error,
@@ -194,9 +197,10 @@ def _rejection(
 ) -> LeverageVerdict:
     clause = problems[0][0]
     codes = sorted({code for _, options in problems for code in options}, reverse=True)
-    request: list[Expect] = [expect_no_server_error(), expect_rejected(clause)]
+    request: list[Expect] = [expect_rejected(clause)]  # a 5xx is no rejection: ERR-ENVELOPE
     if len(problems) == 1 and clause == "LEV-BOUNDS" and facts is not None:
-        request += [Expect("status", 400, clause), Expect("code", -4028, clause)]
+        judged = _refused_before(clause)
+        request += [Expect("status", 400, judged), Expect("code", -4028, judged)]
         template = profile.messages.get("out_of_band")
         if template is not None:
             message = template.format(leverage=reading.value, max=facts.max_leverage)
@@ -205,8 +209,23 @@ def _rejection(
         level = Level.SHOULD
         if len(problems) == 1 and clause == "LEV-SYMBOL":
             request.append(Expect("status", 400, clause, level))
-        request.append(Expect("code", codes[0] if len(codes) == 1 else codes, clause, level))
+        request.append(Expect("code", codes[0] if len(codes) == 1 else codes, _refused_before(clause, level)))
     return LeverageVerdict(False, clause, at_stake, None, tuple(request), summary)
+
+
+def _refused_before(clause: str, level: Level | None = None) -> Attribution:
+    """A correctly signed request refused for its signature (-1022) or timestamp (-1021) never reached the
+    leverage rules: a wrong code then breaks AUTH-SIG-PAYLOAD or TIME-WINDOW, not ``clause``."""
+
+    def attribution(observation: Observation) -> tuple[str, Level | None]:
+        code = observation.body.get("code") if isinstance(observation.body, dict) else None
+        if code == -1022:
+            return "AUTH-SIG-PAYLOAD", None
+        if code == -1021:
+            return "TIME-WINDOW", None
+        return clause, level
+
+    return attribution
 
 
 def _acceptance(
@@ -229,14 +248,13 @@ def _acceptance(
             return "TIME-WINDOW", None
         if clause_on_acceptance is not None:
             return clause_on_acceptance, None
+        if encoding != "query" and code == -1102:  # a mandatory parameter the venue did not find in the body
+            return "LEV-ENCODINGS", None
         if reading.json_string:
             return "LEV-STRING", None
-        if encoding != "query" and code == -1102:
-            return "LEV-ENCODINGS", None
         return ("LEV-BOUNDS" if edge else "LEV-OK"), None
 
     request: list[Expect] = [
-        expect_no_server_error(),
         Expect("accepted", True, attribution, gate=True),
         Expect("schema", LEVERAGE_RESPONSE_SCHEMA, "LEV-OK", gate=True),
         Expect("body", {"equals": value}, "LEV-ECHO", path="leverage"),

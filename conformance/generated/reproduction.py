@@ -13,6 +13,7 @@ a plain word is double-quoted, and ``${`` is escaped as ``$${`` (a literal, not 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -40,8 +41,9 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 
 
 def _represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.Node:
-    """Short lists of plain words on one line (``profiles: [ztdx]``), everything else in blocks."""
-    flow = all(isinstance(v, str) and _PLAIN.fullmatch(v) for v in value) and len(value) <= 4
+    """Short lists of plain words or numbers on one line (``profiles: [ztdx]``), everything else in blocks."""
+    plain = all(isinstance(v, str) and _PLAIN.fullmatch(v) for v in value) and len(value) <= 4
+    flow = plain or all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
 
 
@@ -131,6 +133,8 @@ def _add_expectation(
     expect: dict[str, Any], item: Expect, level: Level | None, case_level: Level | None
 ) -> None:
     own_level = level is not None and level is not case_level
+    if item.written is not None:
+        item = dataclasses.replace(item, argument=item.written)
     if item.check in _MATCHERS_WITH_LEVEL:
         assert item.path is not None
         matcher = dict(item.argument) if isinstance(item.argument, Mapping) else {"equals": item.argument}

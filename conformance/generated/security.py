@@ -32,7 +32,7 @@ from typing import Any, Final
 
 from conformance.generated.context import Context, Generator, generated_case, module_source
 from conformance.generated.driver import Driver, Exploration, shrink_limit
-from conformance.generated.examples import Expect, RequestPlan, expect_no_server_error, expect_rejected
+from conformance.generated.examples import Expect, RequestPlan, expect_rejected
 from conformance.generated.leverage import run_leverage_example
 from conformance.generated.openapi import Target, into_band, schema_operation, wire_values, with_run_symbol
 from conformance.generated.oracle import LeverageVerdict, leverage_verdict
@@ -290,7 +290,6 @@ def _request(
             sign=variant.sign,
         )
         expects = (
-            expect_no_server_error(),
             Expect("accepted", True, family.clause, gate=True),
             Expect("body", {"equals": stored}, family.clause, path="leverage"),
         )
@@ -318,7 +317,7 @@ def _request(
 def _rejected(clause: str, variant: Variant, valid: LeverageVerdict) -> LeverageVerdict:
     rejection = variant.rejection
     assert rejection is not None
-    expects: list[Expect] = [expect_no_server_error(), expect_rejected(clause)]
+    expects: list[Expect] = [expect_rejected(clause)]
     if rejection.status is not None:
         expects.append(Expect("status", rejection.status, clause, rejection.status_level))
     if rejection.codes:
