@@ -23,10 +23,10 @@ import datetime as dt
 import hashlib
 import secrets
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -36,7 +36,6 @@ from conformance.clock import ClockError, measure_clock
 from conformance.credentials import Credentials
 from conformance.events import Listener
 from conformance.execution import execute
-from conformance.generated import DEFAULT_MAX_EXAMPLES, GeneratedSource
 from conformance.guard import Guard
 from conformance.markets_file import MarketsFileError, load_markets_file
 from conformance.model import Case, CaseInstance, CaseResult, Level, Outcome, Profile, RunResult, verdict_of
@@ -65,8 +64,26 @@ class RunConfig:
     workers: int = DEFAULT_WORKERS
     timeout_s: float = DEFAULT_TIMEOUT_S
     transport: httpx.AsyncBaseTransport | None = None  # an in-process venue (tests, benchmarks)
-    max_examples: int = DEFAULT_MAX_EXAMPLES  # per generated instance; 0: no generated cases
-    seed: int | None = None  # of the generated cases; None: a new one, shown in the run's notes
+    # where instances come from besides the case files: conformance.generated.source(...) (the CLI's default)
+    sources: tuple[SourceFactory, ...] = ()
+
+
+class CaseSource(Protocol):
+    """Instances from elsewhere than case files (the generated ones): planned and run with the suite's."""
+
+    def instances(self) -> Sequence[CaseInstance]: ...
+
+    def owns(self, instance: CaseInstance) -> bool: ...
+
+    async def execute(self, instance: CaseInstance, session: VenueSession) -> CaseResult: ...
+
+    @property
+    def note(self) -> str | None:
+        """A remark for the run's notes when some of its instances run (the generated cases' seed)."""
+        ...
+
+
+SourceFactory = Callable[["Run"], CaseSource]  # called once the run knows its profile, facts and accounts
 
 
 def _schema_validator(value: Any, schema: str) -> None:
@@ -123,15 +140,7 @@ class Run:
         self.started_at = dt.datetime.now(dt.UTC)
         self._started = time.perf_counter()
         self.cases_hash = ""  # of the case files the run loaded
-        self.generated = GeneratedSource(
-            session.profile,
-            setup.markets,
-            accounts=setup.accounts,
-            allow_trading=setup.allow_trading,
-            max_examples=config.max_examples,
-            seed=config.seed,
-            check_env=session.check_env,
-        )
+        self.sources = [make(self) for make in config.sources]
 
     @property
     def profile(self) -> Profile:
@@ -140,17 +149,18 @@ class Run:
     # -- planning
 
     def plan(self, suite: Sequence[Case]) -> tuple[list[CaseInstance], list[CaseResult]]:
-        """The instances to run (the suite's, then the generated ones), and an error result for each case
-        that could not be expanded."""
+        """The instances to run (the suite's, then the sources'), and an error result for each case that could
+        not be expanded."""
         try:
             planned = planning.plan(suite, self.setup, select=self.config.select)
-            generated = self.generated.instances()
+            sourced = [instance for source in self.sources for instance in source.instances()]
             if self.config.select:
-                generated = planning.select(generated, self.config.select)
+                sourced = planning.select(sourced, self.config.select)
         except planning.SelectionError as error:
             raise ConfigurationError(f"-k: {error}") from None
-        if generated:
-            self.notes.append(self.generated.note)
+        for source in self.sources:
+            if source.note and any(source.owns(instance) for instance in sourced):
+                self.notes.append(source.note)
         errors = [
             CaseResult(
                 id=problem.case.id,
@@ -165,7 +175,7 @@ class Run:
             )
             for problem in planned.errors
         ]
-        return [*planned.instances, *generated], errors
+        return [*planned.instances, *sourced], errors
 
     async def protect(self, instances: Sequence[CaseInstance]) -> list[CaseInstance]:
         """Snapshot what the instances touch; trading instances on symbols already traded are skipped."""
@@ -208,8 +218,9 @@ class Run:
                 params=instance.params,
                 origin=instance.case.origin,
             )
-        if self.generated.owns(instance):
-            return await self.generated.execute(instance, self.session)
+        for source in self.sources:
+            if source.owns(instance):
+                return await source.execute(instance, self.session)
         return await execute(instance, self.session)
 
     async def finish(self, results: Iterable[CaseResult], *, complete: bool) -> RunResult:
