@@ -208,7 +208,7 @@ def _target(target: str | None, dialect: str, markets: Path | None) -> Iterator[
     type=click.IntRange(min=0),
     default=10,
     show_default=True,
-    help="Examples per generated case (schemathesis, boundaries, state machine); 0 runs none.",
+    help="Examples per generated case (schemathesis, mis-signed requests, state machine); 0 runs none.",
 )
 @click.option(
     "--seed", type=int, help="Seed of the generated cases (default: a new one, shown in the notes)."
@@ -230,7 +230,7 @@ def run(
     verbose: bool,
 ) -> None:
     """Run the conformance suite against a venue and write the reports."""
-    from conformance import artifacts, engine, profiles, results
+    from conformance import artifacts, engine, generated, profiles, results
     from conformance.session import UnreachableTarget
     from conformance.terminal import TerminalReporter
 
@@ -251,8 +251,7 @@ def run(
             select=select,
             workers=workers,
             timeout_s=timeout,
-            max_examples=max_examples,
-            seed=seed,
+            sources=(generated.source(max_examples=max_examples, seed=seed),) if max_examples else (),
         )
         redactor = results.Redactor(
             secrets=[c.api_secret for c in accounts.values()], api_keys=[c.api_key for c in accounts.values()]
