@@ -21,7 +21,8 @@ import asyncio
 import dataclasses
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from conformance.checks import CheckEnvironment
 from conformance.execution import Session, decide
@@ -31,9 +32,31 @@ from conformance.generated.driver import Driver, ExampleRecord, Exploration, Unj
 from conformance.generated.reproduction import case_yaml
 from conformance.model import CaseInstance, CaseResult, Failure, Level, MarketFacts, Outcome, Profile
 
-__all__ = ["DEFAULT_MAX_EXAMPLES", "GeneratedSource", "new_seed"]
+__all__ = ["DEFAULT_MAX_EXAMPLES", "GeneratedSource", "new_seed", "source"]
+
+if TYPE_CHECKING:
+    from conformance.engine import Run
 
 DEFAULT_MAX_EXAMPLES = 10  # per generated instance; 0 turns generated cases off
+
+
+def source(
+    *, max_examples: int = DEFAULT_MAX_EXAMPLES, seed: int | None = None
+) -> Callable[[Run], GeneratedSource]:
+    """The generated cases as a source of a run: ``RunConfig(sources=(generated.source(seed=3),))``."""
+
+    def for_run(run: Run) -> GeneratedSource:
+        return GeneratedSource(
+            run.profile,
+            run.setup.markets,
+            accounts=run.setup.accounts,
+            allow_trading=run.setup.allow_trading,
+            max_examples=max_examples,
+            seed=seed,
+            check_env=run.session.check_env,
+        )
+
+    return for_run
 
 
 def new_seed() -> int:
@@ -73,7 +96,7 @@ class GeneratedSource:
         self._one_property = asyncio.Lock()  # hypothesis runs one property at a time
 
     @property
-    def note(self) -> str:
+    def note(self) -> str | None:
         return (
             f"generated cases: seed {self.seed}, at most {self.context.max_examples} examples each "
             f"(rerun with --seed {self.seed})"

@@ -2,7 +2,8 @@
 
 For each symbol of the run, the values are derived from its facts, never written by hand:
 
-- around the band: ``min-1``, ``min``, ``min+1``, ``max-1``, ``max``, ``max+1``, and ``0`` and ``-1``;
+- around the band: ``min-1``, ``min``, ``min+1``, ``max-1``, ``max``, ``max+1``, and ``0`` and ``-1`` (the
+  values near the minimum only when a markets file or the venue gave it);
 - around every bracket (the ``brackets`` notional rule): each bracket's ``initialLeverage`` and the value
   above it, where ``maxNotionalValue`` moves to the next bracket's ``notionalCap``;
 - just off an integer inside the band: ``mid + 0.5`` (a venue that truncates would accept it).
@@ -22,22 +23,24 @@ from conformance.generated.context import Context, Generator, generated_case, mo
 from conformance.generated.driver import Driver, ExampleRecord, Exploration, by_severity
 from conformance.generated.examples import RequestPlan
 from conformance.generated.leverage import run_leverage_example
-from conformance.generated.oracle import leverage_verdict
+from conformance.generated.oracle import judged_band, leverage_verdict
 from conformance.model import CaseInstance, MarketFacts, Profile, Touch
 
 
 def boundary_values(facts: MarketFacts, profile: Profile) -> list[tuple[str, int | Decimal]]:
     """(label, value) around the symbol's band and brackets, in increasing order, each value once."""
     low, high = facts.min_leverage, facts.max_leverage
+    known_low = judged_band(facts)[0] == low
     found: dict[int | Decimal, str] = {}
 
     def add(label: str, value: int | Decimal) -> None:
         found.setdefault(value, label)
 
-    add("min-1", low - 1)
-    add("min", low)
-    add("min+1", low + 1)
-    add("max-1", high - 1)
+    if known_low:  # a minimum nobody gave is not a boundary (see oracle.judged_band)
+        add("min-1", low - 1)
+        add("min", low)
+        add("min+1", low + 1)
+        add("max-1", high - 1)
     add("max", high)
     add("max+1", high + 1)
     add("zero", 0)

@@ -17,13 +17,13 @@ from collections.abc import Mapping
 
 from conformance.generated.driver import Example, StepOutcome
 from conformance.generated.examples import Expect, RequestPlan, StepPlan, accepted, read_step
-from conformance.generated.oracle import LeverageVerdict
+from conformance.generated.oracle import LeverageVerdict, judged_band
 from conformance.model import MarketFacts
 
 
 def anchor_value(facts: MarketFacts, avoid: int | None) -> int:
     """A leverage in the band, off its edges when the band allows, and not ``avoid``."""
-    low, high = facts.min_leverage, facts.max_leverage
+    low, high = judged_band(facts)
     middle = (low + high) // 2
     candidates = [middle, middle + 1, middle - 1, low + 1, high - 1, low, high]
     inner = [c for c in candidates if low < c < high and c != avoid]

@@ -45,7 +45,7 @@ from conformance.generated.examples import (
     expect_rejected,
 )
 from conformance.generated.leverage import run_leverage_example
-from conformance.generated.oracle import MISSING, SIGNING_PARAMETERS, leverage_verdict
+from conformance.generated.oracle import MISSING, SIGNING_PARAMETERS, judged_band, leverage_verdict
 from conformance.model import CaseInstance, Encoding, Failure, Level, MarketFacts, Profile, SignSpec
 from conformance.placement import MEDIA_TYPES, encoding_view
 from conformance.specs import SPECS_BASE_URI, openapi_document
@@ -296,7 +296,7 @@ def with_run_symbol(
 
 def into_band(value: Any, facts: MarketFacts) -> Any:
     """A positive example's leverage moved into the symbol's band, keeping its JSON type."""
-    low, high = facts.min_leverage, facts.max_leverage
+    low, high = judged_band(facts)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool):

@@ -9,7 +9,8 @@ with them, each expectation carrying its clause:
 - an integer in the symbol's band, for a symbol of the run: accepted (LEV-OK), the body valid against the
   spec (LEV-OK), echoing leverage and symbol (LEV-ECHO), ``maxNotionalValue`` by the profile's rule
   (LEV-NOTIONAL), and the read-back shows it (PER-READBACK);
-- an integer outside the band: rejected with 400 / -4028 and the profile's message (LEV-BOUNDS);
+- an integer outside the band: rejected with 400 / -4028, and SHOULD carry the profile's message
+  (LEV-BOUNDS);
 - anything else that is not an integer (``20.5``, ``abc``, ``1e1``, empty, ten digits or more, a JSON
   boolean...): rejected, SHOULD -1102, -1130 or -4028 (LEV-NON-INTEGER);
 - a missing or unknown symbol, or a missing leverage: rejected, SHOULD 400 / -1121 or -1102 (LEV-SYMBOL);
@@ -47,6 +48,7 @@ LEVERAGE_RESPONSE_SCHEMA: Final = "schemas/leverage-response.schema.json"
 SIGNING_PARAMETERS: Final = frozenset({"timestamp", "recvWindow", "signature"})
 CONTRACT_PARAMETERS: Final = frozenset({"symbol", "leverage"})
 MAX_DIGITS: Final = 9  # longer digit strings are "very long" (LEV-NON-INTEGER)
+ASSUMED: Final = "assumed"  # the source of a fact nobody gave (conformance.markets)
 
 
 class _Missing:
@@ -121,7 +123,12 @@ class LeverageVerdict:
     readback_clause: str = "PER-READBACK"  # what an accepted value missing from the read-back breaks
 
 
-def band(facts: MarketFacts) -> tuple[int, int]:
+def judged_band(facts: MarketFacts) -> tuple[int, int]:
+    """The leverages known to be inside the symbol's band: all of it, or only its top when the minimum is
+    not known (ztdx gives it in a markets file; without one it is assumed to be 1 and nothing below the
+    maximum is judged). Values below 1 are outside every band."""
+    if facts.sources.get("min_leverage") == ASSUMED:
+        return facts.max_leverage, facts.max_leverage
     return facts.min_leverage, facts.max_leverage
 
 
@@ -174,8 +181,15 @@ def leverage_verdict(
         return _rejection(profile, facts, reading, problems, at_stake, f"rejects {shown}")
     assert facts is not None
     assert reading.value is not None
-    if reading.kind == "lenient" or extra:
-        why = "a lenient spelling" if reading.kind == "lenient" else "parameters the contract does not name"
+    unknown_minimum = reading.value < judged_band(facts)[0]
+    if reading.kind == "lenient" or extra or unknown_minimum:
+        why = (
+            "a lenient spelling"
+            if reading.kind == "lenient"
+            else "the symbol's minimum leverage is not known"
+            if unknown_minimum
+            else "parameters the contract does not name"
+        )
         return LeverageVerdict(
             accept=None,
             clause="LEV-LENIENT" if reading.kind == "lenient" else "LEV-OK",
@@ -204,7 +218,7 @@ def _rejection(
         template = profile.messages.get("out_of_band")
         if template is not None:
             message = template.format(leverage=reading.value, max=facts.max_leverage)
-            request.append(Expect("message", {"equals": message}, clause))
+            request.append(Expect("message", {"equals": message}, clause, Level.SHOULD))
     elif codes:
         level = Level.SHOULD
         if len(problems) == 1 and clause == "LEV-SYMBOL":
@@ -238,7 +252,7 @@ def _acceptance(
 ) -> LeverageVerdict:
     assert reading.value is not None
     value = reading.value
-    edge = value in band(facts)
+    edge = value in (facts.min_leverage, facts.max_leverage)
 
     def attribution(observation: Observation) -> tuple[str, Level | None]:
         code = observation.body.get("code") if isinstance(observation.body, dict) else None
@@ -246,12 +260,12 @@ def _acceptance(
             return ("AUTH-SIG-CASE" if clause_on_acceptance == "AUTH-SIG-CASE" else "AUTH-SIG-PAYLOAD"), None
         if code == -1021:
             return "TIME-WINDOW", None
-        if clause_on_acceptance is not None:
-            return clause_on_acceptance, None
         if encoding != "query" and code == -1102:  # a mandatory parameter the venue did not find in the body
             return "LEV-ENCODINGS", None
         if reading.json_string:
             return "LEV-STRING", None
+        if clause_on_acceptance is not None:
+            return clause_on_acceptance, None
         return ("LEV-BOUNDS" if edge else "LEV-OK"), None
 
     request: list[Expect] = [

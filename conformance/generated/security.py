@@ -35,7 +35,7 @@ from conformance.generated.driver import Driver, Exploration, shrink_limit
 from conformance.generated.examples import Expect, RequestPlan, expect_rejected
 from conformance.generated.leverage import run_leverage_example
 from conformance.generated.openapi import Target, into_band, schema_operation, wire_values, with_run_symbol
-from conformance.generated.oracle import LeverageVerdict, leverage_verdict
+from conformance.generated.oracle import LeverageVerdict, judged_band, leverage_verdict
 from conformance.model import CaseInstance, Encoding, Level, SignSpec, TimestampSpec
 
 MAX_RECV_WINDOW: Final = 60_000
@@ -234,7 +234,7 @@ def explore(driver: Driver, context: Context, family: Family, *, seed: int, max_
         variant = family.draw(data, context)
         raw = case.query if encoding == "query" else case.body
         params = with_run_symbol(raw, symbol, positive=True)
-        params["leverage"] = into_band(params.get("leverage", markets[symbol].min_leverage), markets[symbol])
+        params["leverage"] = into_band(params.get("leverage", markets[symbol].max_leverage), markets[symbol])
         params = {"symbol": symbol, "leverage": params["leverage"]}  # what the contract names, nothing else
         request, verdict = _request(
             context, family, variant, encoding, path, wire_values(params, encoding), data
@@ -280,7 +280,7 @@ def _request(
     if family.clause == "AUTH-PRECEDENCE":
         facts = markets[symbol]
         stored = int(str(params["leverage"]))
-        other = data.draw(st.integers(facts.min_leverage, facts.max_leverage), label="the body's leverage")
+        other = data.draw(st.integers(*judged_band(facts)), label="the body's leverage")
         request = RequestPlan(
             "POST",
             path,

@@ -9,7 +9,8 @@ store per (account, symbol) and drives the venue with random sequences over the 
 - read back a leverage: it must equal the model's;
 - with trading allowed and a margin observable, open the smallest position the filters allow (on ztdx
   sometimes with the order's own leverage) and close it: its margin must be ``notional / L`` at the
-  stored leverage, or the order's own (PER-ORDER-USES, PER-ORDER-EXPLICIT).
+  stored leverage, or the order's own (PER-ORDER-USES, PER-ORDER-EXPLICIT); sometimes lower the leverage
+  while it is open: accepted, and the position's margin and entry price do not change (PER-NO-REMARGIN).
 
 Each sequence starts by setting every (account, symbol) to a value of its own and reading it back, so it
 does not depend on what ran before (hypothesis replays and shrinks sequences). A read-back that disagrees
@@ -39,7 +40,7 @@ from conformance.generated.examples import (
     expect_rejected,
     read_step,
 )
-from conformance.generated.oracle import leverage_verdict
+from conformance.generated.oracle import judged_band, leverage_verdict
 from conformance.model import CaseInstance, Encoding, Level, SignSpec
 from conformance.specs import openapi_document
 
@@ -64,8 +65,7 @@ class Event:
 def _start_value(context: Context, symbol: str, offset: int) -> int:
     """Where a sequence starts (account ``offset``, ``symbol``): inside the band, off its edges, and
     different for each account where the band allows."""
-    facts = context.markets[symbol]
-    low, high = facts.min_leverage, facts.max_leverage
+    low, high = judged_band(context.markets[symbol])
     value = (low + high) // 2 + offset
     return value if low < value < high else low
 
@@ -146,7 +146,8 @@ def machine(driver: Driver, context: Context, *, limit: int) -> type[Any]:
         @rule(account=accounts, symbol=symbols, position=st.integers(0, 10_000), encoding=encodings)
         def set_leverage(self, account: str, symbol: str, position: int, encoding: Encoding) -> None:
             facts = markets[symbol]
-            value = facts.min_leverage + position % (facts.max_leverage - facts.min_leverage + 1)
+            low, high = judged_band(facts)
+            value = low + position % (high - low + 1)
             sent: Any = value if encoding == "json" else str(value)
             verdict = leverage_verdict(profile, markets, symbol=symbol, leverage=sent, encoding=encoding)
             request = RequestPlan(
@@ -165,10 +166,10 @@ def machine(driver: Driver, context: Context, *, limit: int) -> type[Any]:
         )
         def rejected_change(self, account: str, symbol: str, kind: str, distance: int) -> None:
             facts = markets[symbol]
-            low, high = facts.min_leverage, facts.max_leverage
+            low, high = judged_band(facts)
             sign = SignSpec()
             if kind == "below":
-                value: Any = str(low - 1 - distance)
+                value: Any = str(facts.min_leverage - 1 - distance)
             elif kind == "above":
                 value = str(high + 1 + distance)
             elif kind == "fraction":
@@ -208,11 +209,43 @@ def machine(driver: Driver, context: Context, *, limit: int) -> type[Any]:
 
         if trading:
 
-            @rule(account=accounts, symbol=symbols, own=st.none() | st.integers(0, 10_000))
-            def trade(self, account: str, symbol: str, own: int | None) -> None:
-                self._trade(account, symbol, own if explicit_orders else None)
+            @rule(
+                account=accounts, symbol=symbols, own=st.none() | st.integers(0, 10_000), lower=st.booleans()
+            )
+            def trade(self, account: str, symbol: str, own: int | None, lower: bool) -> None:
+                self._trade(account, symbol, own if explicit_orders else None, lower)
 
-        def _trade(self, account: str, symbol: str, own: int | None) -> None:
+        def _lower(self, account: str, symbol: str, value: int, opened: StepOutcome) -> None:
+            """Lower the leverage with the position open: accepted, and the position is not re-margined."""
+            lowered = self.example.run(
+                StepPlan(
+                    f"lower {account} {symbol} to {value} with the position open",
+                    account,
+                    RequestPlan("POST", path, params={"symbol": symbol, "leverage": value}),
+                    expects=(Expect("accepted", True, "PER-NO-REMARGIN", gate=True),),
+                )
+            )
+            if not accepted(lowered.observation):
+                return
+            self.model[(account, symbol)] = value
+            self.history.append(Event("write", account, symbol, value))
+            kept = opened.observation.values
+            expects = tuple(
+                Expect("values", {"decimal": str(kept[name])}, "PER-NO-REMARGIN", path=name)
+                for name in ("margin", "entry_price")
+                if kept.get(name) is not None
+            )
+            self.example.run(
+                StepPlan(
+                    f"read the {account} {symbol} position",
+                    account,
+                    read=symbol,
+                    reads="position",
+                    expects=expects,
+                )
+            )
+
+        def _trade(self, account: str, symbol: str, own: int | None, lower: bool) -> None:
             facts = markets[symbol]
             quantity = smallest_order_qty(facts)
             stored = self.model.get((account, symbol))
@@ -241,7 +274,8 @@ def machine(driver: Driver, context: Context, *, limit: int) -> type[Any]:
             }
             clause = "PER-ORDER-USES"
             if own is not None:
-                leverage = facts.min_leverage + own % (facts.max_leverage - facts.min_leverage + 1)
+                low, high = judged_band(facts)
+                leverage = low + own % (high - low + 1)
                 params["leverage"] = str(leverage)
                 clause = "PER-ORDER-EXPLICIT"
             order = self._run(
@@ -264,7 +298,7 @@ def machine(driver: Driver, context: Context, *, limit: int) -> type[Any]:
                 expects: tuple[Expect, ...] = (margin,)
                 if own is not None:
                     expects += (Expect("values", {"equals": stored}, "PER-ORDER-EXPLICIT", path="leverage"),)
-                self.example.run(
+                opened = self.example.run(
                     StepPlan(
                         f"read the {account} {symbol} position",
                         account,
@@ -273,6 +307,8 @@ def machine(driver: Driver, context: Context, *, limit: int) -> type[Any]:
                         expects=expects,
                     )
                 )
+                if lower and stored > judged_band(facts)[0]:
+                    self._lower(account, symbol, (judged_band(facts)[0] + stored) // 2, opened)
             close = {
                 "symbol": symbol,
                 "side": "SELL",
