@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from conformance import engine
+from conformance import engine, generated
 from conformance.builtin import default_markets_file
 from conformance.credentials import Credentials
 from conformance.model import RunResult, Verdict
@@ -70,8 +70,7 @@ async def run_once(
         markets_file=default_markets_file(),
         allow_trading=True,
         select=select,
-        max_examples=max_examples,
-        seed=seed,
+        sources=(generated.source(max_examples=max_examples, seed=seed),) if max_examples else (),
         transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
     )
     started = time.perf_counter()

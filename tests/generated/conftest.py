@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance import engine
+from conformance import engine, generated
 from conformance.builtin import default_markets_file
 from conformance.credentials import Credentials
 from conformance.model import Case, RunResult
@@ -48,11 +48,10 @@ async def run_against(
         target="http://venue.test",
         accounts=accounts(second_account),
         profile=profile,
-        markets_file=default_markets_file(),
+        markets_file=options.pop("markets_file", default_markets_file()),
         allow_trading=True,
         select=select,
-        max_examples=max_examples,
-        seed=seed,
+        sources=(generated.source(max_examples=max_examples, seed=seed),) if max_examples else (),
         **options,
     )
     try:

@@ -193,3 +193,15 @@ async def test_generated_cases_are_selected_like_any_other(run_generated: RunGen
         "generated-boundaries[ETHUSDT]",
         "generated-boundaries[SOLUSDT]",
     ]
+
+
+async def test_without_a_markets_file_a_minimum_nobody_gave_is_not_judged(
+    run_generated: RunGenerated,
+) -> None:
+    """ztdx's minimum leverage comes from a markets file; discovered alone it is assumed to be 1, and
+    SOLUSDT's real minimum is 2: nothing below a symbol's maximum may then be expected to be accepted."""
+    result = await run_generated("ztdx", max_examples=3, markets_file=None)
+    assert {f.sources["min_leverage"] for f in result.market_facts} == {"assumed"}
+    assert result.verdict is Verdict.CONFORMANT, [
+        (c.id, c.message) for c in result.cases if c.outcome != "pass"
+    ]
