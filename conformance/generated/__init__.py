@@ -121,10 +121,16 @@ class GeneratedSource:
                 exploration = await driver.run(lambda: generator.work(driver))
         except Unjudgeable as problem:
             exploration = Exploration(driver.examples, error=f"could not judge: {problem}")
-        return self._result(instance, exploration, driver, (time.perf_counter() - started) * 1000)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        return self._result(instance, generator, exploration, driver, elapsed_ms)
 
     def _result(
-        self, instance: CaseInstance, exploration: Exploration, driver: Driver, duration_ms: float
+        self,
+        instance: CaseInstance,
+        generator: Generator,
+        exploration: Exploration,
+        driver: Driver,
+        duration_ms: float,
     ) -> CaseResult:
         case = instance.case
         worst: ExampleRecord | None = exploration.failing[0] if exploration.failing else None
@@ -137,14 +143,15 @@ class GeneratedSource:
         outcome, message = decide(failures, exploration.error)
         counted = f"{exploration.examples} example{'s' if exploration.examples != 1 else ''}"
         if worst is not None and outcome is not Outcome.PASS:
-            message = f"{message} — shrunk to: {worst.description} ({counted}, seed {self.seed})"
+            found = "shrunk to" if generator.hypothesis else "failing example"
+            message = f"{message} — {found}: {worst.description} ({counted}, seed {self.seed})"
         elif outcome is Outcome.PASS and message == "as specified":
             message = f"{counted} as specified ({driver.requests} requests, seed {self.seed})"
         if exploration.flaky:
             message += "; flaky: the failure did not happen again when replayed"
         reproduction = None
         if worst is not None and worst.worst is not None:
-            reproduction = self._reproduction(instance, worst, worst.worst.clause)
+            reproduction = self._reproduction(instance, generator, worst, worst.worst.clause)
         return CaseResult(
             id=instance.id,
             case_id=case.id,
@@ -163,12 +170,15 @@ class GeneratedSource:
             reproduction=reproduction,
         )
 
-    def _reproduction(self, instance: CaseInstance, record: ExampleRecord, clause: str) -> str:
+    def _reproduction(
+        self, instance: CaseInstance, generator: Generator, record: ExampleRecord, clause: str
+    ) -> str:
         levels: dict[str, Level | None] = {clause: self.context.level(clause)}
         notes = "".join(f"\n# Note: {note}" for note in dict.fromkeys(record.notes))
+        how = "Shrunk from" if generator.hypothesis else "Found by"
         origin = (
-            f"Shrunk from {instance.id} by `conformance run --seed {self.seed}` "
-            f"(profile {self.context.profile.name}).{notes}"
+            f"{how} {instance.id} in `conformance run --seed {self.seed} "
+            f"--max-examples {self.context.max_examples}` (profile {self.context.profile.name}).{notes}"
         )
         return case_yaml(
             plans=record.plans,
