@@ -3,6 +3,7 @@ the same seed gives the same requests and outcomes, and every failure comes with
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl, urlsplit
 
@@ -205,3 +206,14 @@ async def test_without_a_markets_file_a_minimum_nobody_gave_is_not_judged(
     assert result.verdict is Verdict.CONFORMANT, [
         (c.id, c.message) for c in result.cases if c.outcome != "pass"
     ]
+
+
+async def test_an_interrupted_run_stops_the_generated_case_and_restores_the_account() -> None:
+    """Cancelling the run (Ctrl-C, SIGTERM) stops the property's thread before the account is restored."""
+    task = asyncio.create_task(run_against("binance-usdm", select="generated-stateful", max_examples=500))
+    await asyncio.sleep(1.5)
+    task.cancel()
+    result = await asyncio.wait_for(task, timeout=30)
+    assert not result.complete
+    assert [(c.id, c.outcome) for c in result.cases] == [("generated-stateful", Outcome.ERROR)]
+    assert any(note.startswith("restored") for note in result.notes), result.notes
