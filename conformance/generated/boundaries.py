@@ -6,7 +6,9 @@ For each symbol of the run, the values are derived from its facts, never written
   values near the minimum only when a markets file or the venue gave it);
 - around every bracket (the ``brackets`` notional rule): each bracket's ``initialLeverage`` and the value
   above it, where ``maxNotionalValue`` moves to the next bracket's ``notionalCap``;
-- just off an integer inside the band: ``mid + 0.5`` (a venue that truncates would accept it).
+- just off an integer inside the band: ``mid + 0.5`` (a venue that truncates would accept it);
+- an in-band value spelled as no decimal integer text: ``mid + 2^64`` (a 64-bit integer that wraps around
+  reads ``mid``), ``{mid}e0`` and ``mid`` in hex (a parser of numbers in general reads ``mid``).
 
 Each value is one example (:func:`conformance.generated.leverage.run_leverage_example`), judged by the
 contract (:mod:`conformance.generated.oracle`); the encodings of the profile take turns, so every value
@@ -27,8 +29,9 @@ from conformance.generated.oracle import judged_band, leverage_verdict
 from conformance.model import CaseInstance, MarketFacts, Profile, Touch
 
 
-def boundary_values(facts: MarketFacts, profile: Profile) -> list[tuple[str, int | Decimal]]:
-    """(label, value) around the symbol's band and brackets, in increasing order, each value once."""
+def boundary_values(facts: MarketFacts, profile: Profile) -> list[tuple[str, int | Decimal | str]]:
+    """(label, value) around the symbol's band and brackets, in increasing order, each value once; then
+    the spellings of an in-band value that are not decimal integer text."""
     low, high = facts.min_leverage, facts.max_leverage
     known_low = judged_band(facts)[0] == low
     found: dict[int | Decimal, str] = {}
@@ -52,12 +55,19 @@ def boundary_values(facts: MarketFacts, profile: Profile) -> list[tuple[str, int
                 add(f"bracket{bracket.bracket}", edge)
             if low <= edge + 1 <= high:
                 add(f"bracket{bracket.bracket}+1", edge + 1)
-    add("mid+0.5", Decimal((low + high) // 2) + Decimal("0.5"))
-    return sorted(((label, value) for value, label in found.items()), key=lambda item: item[1])
+    mid = (judged_band(facts)[0] + high) // 2
+    add("mid+0.5", Decimal(mid) + Decimal("0.5"))
+    values: list[tuple[str, int | Decimal | str]] = sorted(
+        ((label, value) for value, label in found.items()), key=lambda item: item[1]
+    )
+    return [*values, ("mid+2^64", str(2**64 + mid)), ("mid-exponent", f"{mid}e0"), ("mid-hex", hex(mid))]
 
 
-def _sent(value: int | Decimal, encoding: str) -> Any:
-    """The value as the encoding carries it: text for the query and forms, a JSON number for JSON."""
+def _sent(value: int | Decimal | str, encoding: str) -> Any:
+    """The value as the encoding carries it: text for the query and forms, a JSON number for JSON (a
+    spelling stays text: a JSON string)."""
+    if isinstance(value, str):
+        return value
     if encoding == "json":
         return value if isinstance(value, int) else float(value)
     return str(value)
