@@ -18,7 +18,8 @@ the session's signer to the exact bytes sent), then sends it between two read-ba
   margin), with or without an explicit ``recvWindow``: 400 / -1021;
 - TIME-WINDOW: a timestamp inside the window, including an explicit ``recvWindow`` beyond the default:
   accepted;
-- TIME-RECVWINDOW-MAX: a ``recvWindow`` above the profile's maximum: rejected (ztdx MUST; INFO elsewhere).
+- TIME-RECVWINDOW-MAX: a ``recvWindow`` above the profile's maximum: rejected; at the maximum: accepted
+  (ztdx MUST; INFO elsewhere).
 
 Every rejected request must leave the stored leverage as it was (PER-REJECT-NO-EFFECT).
 """
@@ -184,6 +185,8 @@ def _recv_window_max(data: Any, context: Context) -> Variant:
     from hypothesis import strategies as st
 
     maximum = context.profile.recv_window_max or MAX_RECV_WINDOW
+    if data.draw(st.booleans(), label="recvWindow at the maximum"):  # inclusive: accepted
+        return Variant(f"recvWindow {maximum}, the maximum", SignSpec(recv_window=maximum), None)
     window = data.draw(st.integers(maximum + 1, 2**31 - 1), label="recvWindow above the maximum")
     return Variant(f"recvWindow {window}", SignSpec(recv_window=window), Rejection())
 
@@ -200,7 +203,9 @@ FAMILIES: Final = (
     Family("TIME-STALE", "rejects a valid request with a stale timestamp", _stale),
     Family("TIME-FUTURE", "rejects a valid request with a timestamp from the future", _future),
     Family("TIME-WINDOW", "accepts a timestamp inside the window", _window),
-    Family("TIME-RECVWINDOW-MAX", "rejects a recvWindow above the maximum", _recv_window_max),
+    Family(
+        "TIME-RECVWINDOW-MAX", "rejects a recvWindow above the maximum, accepts the maximum", _recv_window_max
+    ),
 )
 
 
