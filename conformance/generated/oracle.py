@@ -262,7 +262,7 @@ def _acceptance(
             return "TIME-WINDOW", None
         if encoding != "query" and code == -1102:  # a mandatory parameter the venue did not find in the body
             return "LEV-ENCODINGS", None
-        if reading.json_string:
+        if reading.json_string and (code == -1130 or clause_on_acceptance is None):  # "20" read as no integer
             return "LEV-STRING", None
         if clause_on_acceptance is not None:
             return clause_on_acceptance, None
