@@ -175,6 +175,16 @@ def _run_interruptibly(coroutine: Coroutine[Any, Any, T]) -> T:
 @click.option(
     "--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds per request."
 )
+@click.option(
+    "--max-examples",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Examples per generated case (schemathesis, mis-signed requests, state machine); 0 runs none.",
+)
+@click.option(
+    "--seed", type=int, help="Seed of the generated cases (default: a new one, shown in the notes)."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show every case, not only the problems.")
 def run(
     target: str | None,
@@ -187,10 +197,12 @@ def run(
     select: str | None,
     workers: int,
     timeout: float,
+    max_examples: int,
+    seed: int | None,
     verbose: bool,
 ) -> None:
     """Run the conformance suite against a venue and write the reports."""
-    from conformance import artifacts, engine, profiles, results
+    from conformance import artifacts, engine, generated, profiles, results
     from conformance.markets_file import MarketsFileError, load_markets_file
     from conformance.session import UnreachableTarget
     from conformance.targets import TargetError, open_target
@@ -221,6 +233,7 @@ def run(
             select=select,
             workers=workers,
             timeout_s=timeout,
+            sources=(generated.source(max_examples=max_examples, seed=seed),) if max_examples else (),
         )
         redactor = results.Redactor(
             secrets=[c.api_secret for c in accounts.values()], api_keys=[c.api_key for c in accounts.values()]

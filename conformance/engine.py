@@ -23,10 +23,10 @@ import datetime as dt
 import hashlib
 import secrets
 import time
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -65,6 +65,26 @@ class RunConfig:
     timeout_s: float = DEFAULT_TIMEOUT_S
     transport: httpx.AsyncBaseTransport | None = None  # an in-process venue (tests, benchmarks)
     builtin: bool = False  # the target is the built-in reference venue (recorded in the results)
+    # where instances come from besides the case files: conformance.generated.source(...) (the CLI's default)
+    sources: tuple[SourceFactory, ...] = ()
+
+
+class CaseSource(Protocol):
+    """Instances from elsewhere than case files (the generated ones): planned and run with the suite's."""
+
+    def instances(self) -> Sequence[CaseInstance]: ...
+
+    def owns(self, instance: CaseInstance) -> bool: ...
+
+    async def execute(self, instance: CaseInstance, session: VenueSession) -> CaseResult: ...
+
+    @property
+    def note(self) -> str | None:
+        """A remark for the run's notes when some of its instances run (the generated cases' seed)."""
+        ...
+
+
+SourceFactory = Callable[["Run"], CaseSource]  # called once the run knows its profile, facts and accounts
 
 
 def _schema_validator(value: Any, schema: str) -> None:
@@ -121,6 +141,7 @@ class Run:
         self.started_at = dt.datetime.now(dt.UTC)
         self._started = time.perf_counter()
         self.cases_hash = ""  # of the case files the run loaded
+        self.sources = [make(self) for make in config.sources]
 
     @property
     def profile(self) -> Profile:
@@ -129,11 +150,18 @@ class Run:
     # -- planning
 
     def plan(self, suite: Sequence[Case]) -> tuple[list[CaseInstance], list[CaseResult]]:
-        """The instances to run, and an error result for each case that could not be expanded."""
+        """The instances to run (the suite's, then the sources'), and an error result for each case that could
+        not be expanded."""
         try:
             planned = planning.plan(suite, self.setup, select=self.config.select)
+            sourced = [instance for source in self.sources for instance in source.instances()]
+            if self.config.select:
+                sourced = planning.select(sourced, self.config.select)
         except planning.SelectionError as error:
             raise ConfigurationError(str(error)) from None
+        for source in self.sources:
+            if source.note and any(source.owns(instance) for instance in sourced):
+                self.notes.append(source.note)
         errors = [
             CaseResult(
                 id=problem.case.id,
@@ -148,7 +176,7 @@ class Run:
             )
             for problem in planned.errors
         ]
-        return list(planned.instances), errors
+        return [*planned.instances, *sourced], errors
 
     async def protect(self, instances: Sequence[CaseInstance]) -> list[CaseInstance]:
         """Snapshot what the instances touch; trading instances on symbols already traded are skipped."""
@@ -191,6 +219,9 @@ class Run:
                 params=instance.params,
                 origin=instance.case.origin,
             )
+        for source in self.sources:
+            if source.owns(instance):
+                return await source.execute(instance, self.session)
         return await execute(instance, self.session)
 
     async def finish(self, results: Iterable[CaseResult], *, complete: bool) -> RunResult:
