@@ -224,8 +224,11 @@ def _options(
             for s in setup.symbols
             if source.where is None or _holds(case, source.where, scope, name, s, unknown)
         ]
-        if source.limit is not None:
-            chosen = chosen[: source.limit]
+        if source.limit is not None and len(chosen) > source.limit:
+            # `limit: N` means "any N will do": start where the case id's hash says, so that single-symbol
+            # cases spread over the symbols (and, sharing no state, run concurrently), stably whatever -k says
+            start = int.from_bytes(hashlib.sha256(case.id.encode("utf-8")).digest()[:4], "big") % len(chosen)
+            chosen = (chosen[start:] + chosen[:start])[: source.limit]
         if chosen:
             return _unique([(s, s) for s in chosen]), None
         if not setup.symbols:

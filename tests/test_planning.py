@@ -148,14 +148,32 @@ def test_where_filters_symbols_and_limit_cuts() -> None:
     c = case('parametrize:\n  symbol: {from: symbols, where: "${market.min > 1}"}\n' + POST)
     assert ids(expand(c, setup())) == ["c[SOLUSDT]"]
     c = case('parametrize:\n  symbol: {from: symbols, where: "${market.max >= 100}", limit: 1}\n' + POST)
-    assert ids(expand(c, setup())) == ["c[BTCUSDT]"]
+    [chosen] = ids(expand(c, setup()))
+    assert chosen in ("c[BTCUSDT]", "c[ETHUSDT]")  # SOLUSDT's max is 50
+    assert ids(expand(c, setup())) == [chosen]  # stable
+
+
+def test_limited_cases_spread_over_the_symbols_by_their_id() -> None:
+    """`limit: 1` means any one symbol: cases pick by their id's hash, so they share no lane and run
+    concurrently; the choice does not depend on which other cases are planned."""
+    picks = {}
+    for n in range(30):
+        head = f"id: case-{n}\ndescription: d\nclause: LEV-BOUNDS\n"
+        text = head + "parametrize:\n  symbol: {from: symbols, limit: 1}\n" + POST
+        [instance] = expand(parse_case(text, file="c.yaml"), setup())
+        picks[n] = instance.params["symbol"]
+    assert set(picks.values()) == set(SYMBOLS)
+    head = "id: case-7\ndescription: d\nclause: LEV-BOUNDS\n"
+    text = head + "parametrize:\n  symbol: {from: symbols, limit: 1}\n" + POST
+    [again] = expand(parse_case(text, file="c.yaml"), setup())
+    assert again.params["symbol"] == picks[7]
 
 
 def test_later_sources_use_earlier_names() -> None:
     c = case(
         """\
 parametrize:
-  symbol: {from: symbols, limit: 2}
+  symbol: {from: symbols, where: "${market.max >= 100}"}
   other: {from: symbols, where: "${other != symbol and markets[other].max < market.max}"}
   double: {twice: "${market.max * 2}"}
 """
@@ -289,7 +307,7 @@ def test_touches_are_the_accounts_and_symbols_the_steps_name() -> None:
         """\
 requires: [second-account]
 parametrize:
-  symbol: {from: symbols, limit: 1}
+  symbol: {from: symbols, where: "${symbol == 'BTCUSDT'}"}
 steps:
   - read: leverage
     symbol: "${symbol}"
@@ -369,7 +387,7 @@ def test_writes_is_any_non_get_request_or_close_position() -> None:
 def instances() -> list[CaseInstance]:
     security = parse_case(
         "id: auth-sig-case\ndescription: d\nclause: AUTH-SIG-CASE\ntags: [security, signature]\n"
-        "parametrize:\n  symbol: {from: symbols, limit: 2}\n" + POST,
+        'parametrize:\n  symbol: {from: symbols, where: "${market.max >= 100}"}\n' + POST,
         file="a.yaml",
     )
     invalid = parse_case(
@@ -447,8 +465,9 @@ def test_the_shipped_cases_expand_for_both_dialects(dialect: str) -> None:
     assert by_id["lev-bounds-accept[BTCUSDT-max]"].params == {"symbol": "BTCUSDT", "leverage": 125}
     assert by_id["per-readback[ETHUSDT-min]"].touches == {Touch("primary", "ETHUSDT")}
     encodings = make_profile(dialect).encodings
+    # `limit: 1`: one symbol, chosen by the case id's hash (ETHUSDT for this id), every encoding
     assert [i.id for i in instances if i.case.id == "auth-sig-wrong-secret"] == [
-        f"auth-sig-wrong-secret[BTCUSDT-{e}]" for e in encodings
+        f"auth-sig-wrong-secret[ETHUSDT-{e}]" for e in encodings
     ]
     examples = {"lev-bounds-reject", "lev-bounds-accept", "per-readback", "auth-sig-wrong-secret"}
     chosen = [i for i in instances if i.case.id in examples]
@@ -473,7 +492,7 @@ ASSUMED = {
 
 def test_a_value_that_needs_an_unknown_fact_is_a_skipped_instance_not_a_guess() -> None:
     c = case(
-        "parametrize:\n  symbol: {from: symbols, limit: 1}\n"
+        "parametrize:\n  symbol: {from: symbols, where: \"${symbol == 'BTCUSDT'}\"}\n"
         '  leverage: {min: "${market.min}", max: "${market.max}"}\n' + POST
     )
     low, high = expand(c, RunSetup(make_profile(), ASSUMED, SYMBOLS))
