@@ -149,19 +149,16 @@ class Run:
 
     # -- planning
 
-    def plan(self, suite: Sequence[Case]) -> tuple[list[CaseInstance], list[CaseResult]]:
-        """The instances to run (the suite's, then the sources'), and an error result for each case that could
-        not be expanded."""
+    def plan(
+        self, suite: Sequence[Case], *, with_sources: bool = True
+    ) -> tuple[list[CaseInstance], list[CaseResult]]:
+        """The instances to run (the suite's, then the sources' unless ``with_sources`` is false), and an
+        error result for each case that could not be expanded."""
         try:
             planned = planning.plan(suite, self.setup, select=self.config.select)
-            sourced = [instance for source in self.sources for instance in source.instances()]
-            if self.config.select:
-                sourced = planning.select(sourced, self.config.select)
         except planning.SelectionError as error:
             raise ConfigurationError(str(error)) from None
-        for source in self.sources:
-            if source.note and any(source.owns(instance) for instance in sourced):
-                self.notes.append(source.note)
+        sourced = self.plan_sources() if with_sources else []
         errors = [
             CaseResult(
                 id=problem.case.id,
@@ -177,6 +174,19 @@ class Run:
             for problem in planned.errors
         ]
         return [*planned.instances, *sourced], errors
+
+    def plan_sources(self) -> list[CaseInstance]:
+        """The instances of the run's sources (the generated cases), selected by ``-k``; call it once."""
+        try:
+            sourced = [instance for source in self.sources for instance in source.instances()]
+            if self.config.select:
+                sourced = planning.select(sourced, self.config.select)
+        except planning.SelectionError as error:
+            raise ConfigurationError(str(error)) from None
+        for source in self.sources:
+            if source.note and any(source.owns(instance) for instance in sourced):
+                self.notes.append(source.note)
+        return sourced
 
     async def protect(self, instances: Sequence[CaseInstance]) -> list[CaseInstance]:
         """Snapshot what the instances touch; trading instances on symbols already traded are skipped."""

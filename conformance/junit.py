@@ -52,6 +52,11 @@ def transcript(case: Mapping[str, Any]) -> str:
             f"  {f['level']} {f['title']}: expected {f['expected']}, got {f['actual']}"
             for f in step["failures"]
         )
+    if case.get("reproduction"):
+        lines.append(
+            "reproduction (the shrunk failing example as a case file; `conformance replay` re-sends it):"
+        )
+        lines.extend(f"  {line}" for line in case["reproduction"].splitlines())
     return "\n".join(lines)
 
 

@@ -3,13 +3,17 @@
 ``pytest cases/ --profile ztdx`` (the built-in reference venue) or ``pytest cases/ --target URL --profile
 NAME`` (credentials from ``CONFORMANCE_API_KEY``/``CONFORMANCE_API_SECRET``) collects every case file
 under the given paths; each case instance is one item. The plugin is inert unless ``--target`` or
-``--profile`` is given, so it never collects YAML in other projects' test runs.
+``--profile`` is given, so it never collects YAML in other projects' test runs. With ``--max-examples N``
+(N > 0) the generated cases (:mod:`conformance.generated`) are collected too, as items under a
+``generated`` node; unlike ``conformance run`` they are off by default here, since ``pytest`` on one case
+file should run that file.
 
 It only collects and adapts: :func:`conformance.engine.open_run` opens the run when the first case
-file is collected, ``Run.plan`` expands each file, ``Run.protect`` snapshots the account once
-collection is done, ``Run.execute`` runs each item, and ``Run.finish`` restores the account at the end
-of the session (also after Ctrl-C). A ``fail`` or ``error`` outcome fails the item and shows the clause,
-expected and actual; ``skip`` skips it; a ``warn`` (a SHOULD breach) passes and is listed in the summary.
+file is collected, ``Run.plan`` expands each file, ``Run.plan_sources`` gives the generated instances,
+``Run.protect`` snapshots the account once collection is done, ``Run.execute`` runs each item, and
+``Run.finish`` restores the account at the end of the session (also after Ctrl-C). A ``fail`` or
+``error`` outcome fails the item and shows the clause, expected and actual; ``skip`` skips it; a ``warn``
+(a SHOULD breach) passes and is listed in the summary.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from conformance import cases, engine, junit, results
+from conformance import cases, engine, generated, junit, results
 from conformance.model import CaseInstance, CaseResult, Outcome
 
 _ACTIVE = pytest.StashKey["ConformanceSession"]()
@@ -41,11 +45,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Let trading cases place orders (default: only against the built-in venue).",
     )
     group.addoption("--no-trading", dest="allow_trading", action="store_false", help="Never place orders.")
+    group.addoption(
+        "--max-examples",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Collect the generated cases too, with N examples each (default 0: none).",
+    )
+    group.addoption("--seed", type=int, metavar="N", help="Seed of the generated cases (default: a new one).")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("target") is None and config.getoption("profile") is None:
         return
+    if config.getoption("max_examples") < 0:
+        raise pytest.UsageError("--max-examples must be 0 or more")
     session = ConformanceSession(config)
     config.stash[_ACTIVE] = session
     config.add_cleanup(session.close)
@@ -56,6 +70,20 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
         return None
     collector: CaseFile = CaseFile.from_parent(parent, path=file_path)
     return collector
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k and -m deselect, so they apply to the generated items too
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    if _ACTIVE not in config.stash or not config.getoption("max_examples"):
+        return
+    # collected through the hooks, as pytest collects a file: counted, and a failure is a collection error
+    generated = GeneratedCases.from_parent(session, name="generated", nodeid="generated")
+    config.hook.pytest_collectstart(collector=generated)
+    report: pytest.CollectReport = config.hook.pytest_make_collect_report(collector=generated)
+    config.hook.pytest_collectreport(report=report)
+    items.extend(node for node in report.result if isinstance(node, pytest.Item))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -108,6 +136,7 @@ class ConformanceSession:
         profile = profiles.load_profile(profile_name)
         target = self._stack.enter_context(open_target(option("target"), profile.dialect, markets))
         allow = option("allow_trading")
+        max_examples = option("max_examples")
         config = engine.RunConfig(
             target=target.url,
             accounts=target.accounts,
@@ -116,6 +145,9 @@ class ConformanceSession:
             symbols=tuple(s for s in (option("symbols") or "").split(",") if s),
             allow_trading=target.builtin if allow is None else allow,
             builtin=target.builtin,
+            sources=(generated.source(max_examples=max_examples, seed=option("seed")),)
+            if max_examples
+            else (),
         )
         return self._loop.run(engine.open_run(config))
 
@@ -161,11 +193,23 @@ class CaseFile(pytest.File):
             run = session.run()
         except Exception as error:  # a bad profile, target, markets file...
             raise self.CollectError(f"conformance: {error}") from None
-        instances, errors = run.plan([case])
+        instances, errors = run.plan([case], with_sources=False)
         for instance in instances:
             yield CaseItem.from_parent(self, name=instance.id, instance=instance)
         for failed in errors:
             raise self.CollectError(failed.message)
+
+
+class GeneratedCases(pytest.Collector):
+    """The generated cases of the run, one item per generated instance."""
+
+    def collect(self) -> list[pytest.Item]:
+        session: ConformanceSession = self.config.stash[_ACTIVE]
+        try:
+            instances = session.run().plan_sources()
+        except Exception as error:  # a bad profile, target, markets file...
+            raise self.CollectError(f"conformance: {error}") from None
+        return [CaseItem.from_parent(self, name=instance.id, instance=instance) for instance in instances]
 
 
 class CaseFailed(Exception):
@@ -208,4 +252,5 @@ class CaseItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         location = self.instance.case.location
-        return self.path, location.line - 1, f"{self.instance.id} [{self.instance.case.clause}]"
+        path = self.path if isinstance(self.parent, CaseFile) else Path(location.file)  # a generator
+        return path, location.line - 1, f"{self.instance.id} [{self.instance.case.clause}]"

@@ -103,3 +103,45 @@ def test_a_target_with_credentials_from_the_environment(
     passed.assert_outcomes(passed=3)
     assert failed.ret == pytest.ExitCode.TESTS_FAILED
     failed.stdout.fnmatch_lines(["*PER-READBACK (MUST) FAIL*"])
+
+
+def test_generated_cases_are_items_only_when_asked_for(pytester: pytest.Pytester) -> None:
+    write_case(pytester, "readback", READBACK % "")
+    without = pytester.runpytest_subprocess("cases", "--profile", "binance-usdm", "--collect-only", "-q")
+    assert "generated" not in without.stdout.str()
+    selected = ("-k", "generated and boundaries")
+    result = pytester.runpytest_subprocess(
+        "cases", "--profile", "binance-usdm", "--max-examples", "2", "--seed", "5", *selected, "-v"
+    )
+    outcomes = result.parseoutcomes()
+    assert outcomes["passed"] == 3
+    assert outcomes["deselected"] > 3  # the file's three and the other generated instances
+    # the generated items are counted as collected, so the counts add up
+    result.stdout.re_match_lines(
+        [rf".*collected {outcomes['deselected'] + 3} items / \d+ deselected / 3 selected"]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*generated::generated-boundaries?BTCUSDT? PASSED*",
+            "*conformance: generated cases: seed 5, at most 2 examples each (rerun with --seed 5)",
+        ]
+    )
+
+
+def test_a_generated_item_fails_on_the_faults_clause(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONFORMANCE_API_KEY", DEMO_ACCOUNTS[0].api_key)
+    monkeypatch.setenv("CONFORMANCE_API_SECRET", DEMO_ACCOUNTS[0].api_secret)
+    options = ("--profile", "binance-usdm", "--max-examples", "2", "--seed", "5", "-k", "boundaries")
+    with Served("--profile", "binance-usdm", "--fault", "band-top-exclusive") as venue:
+        result = pytester.runpytest_subprocess("--target", venue.url, *options)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*LEV-BOUNDS (MUST) FAIL*", "reproduction (the shrunk failing example*"])
+    assert DEMO_ACCOUNTS[0].api_secret not in result.stdout.str()
+
+
+def test_a_negative_max_examples_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--profile", "ztdx", "--max-examples", "-1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--max-examples must be 0 or more"])

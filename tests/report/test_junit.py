@@ -42,6 +42,16 @@ def test_the_failure_body_holds_expected_actual_and_the_transcript() -> None:
     assert "< HTTP 200" in text
 
 
+def test_a_generated_failure_carries_its_reproduction_case() -> None:
+    document = to_document(sample_run())
+    [failed] = [case for case in document["cases"] if case["outcome"] == "fail"]
+    failed["reproduction"] = "id: gen-leverage-zero\nclause: LEV-BOUNDS\n"
+    root = ET.fromstring(to_xml(document))
+    [text] = [f.text or "" for f in root.iter("failure")]
+    assert "reproduction (the shrunk failing example as a case file" in text
+    assert "\n  id: gen-leverage-zero\n  clause: LEV-BOUNDS" in text
+
+
 def test_control_characters_from_the_venue_do_not_break_the_xml() -> None:
     document = to_document(sample_run(message="bad \x00\x1b byte"))
     ET.fromstring(to_xml(document))
