@@ -6,10 +6,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from venue_clauses import clause
-from venue_client import OMIT, FixedClock, OpenVenue, VenueClient, envelope, hmac_hex
 
 from conformance.venue import Account
+from tests.venue.venue_clauses import clause
+from tests.venue.venue_client import OMIT, FixedClock, OpenVenue, VenueClient, envelope, hmac_hex
 
 pytestmark = pytest.mark.anyio
 

@@ -11,9 +11,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import yaml
-from venue_clauses import PROFILES
 
 from conformance.resources import specs_dir
+from tests.venue.venue_clauses import PROFILES
 
 HERE = Path(__file__).parent
 

@@ -11,9 +11,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from venue_client import OpenVenue, envelope
 
 from conformance.venue import ConfigError, default_markets, load_accounts, load_markets
+from tests.venue.venue_client import OpenVenue, envelope
 
 GOLDEN = Path(__file__).parent / "golden" / "config-errors.txt"
 

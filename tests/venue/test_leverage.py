@@ -6,8 +6,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from venue_clauses import clause
-from venue_client import VenueClient, envelope
+
+from tests.venue.venue_clauses import clause
+from tests.venue.venue_client import VenueClient, envelope
 
 pytestmark = pytest.mark.anyio
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from venue_client import form, hmac_hex
 
 from conformance.cli import main
 from conformance.venue import DEMO_ACCOUNTS
 from conformance.venue.server import running_venue
 from tests.processes import Served
+from tests.venue.venue_client import form, hmac_hex
 
 ACCOUNT = DEMO_ACCOUNTS[0]
 POSITION_PATH = {"binance-usdm": "/fapi/v2/positionRisk", "ztdx": "/fapi/v1/positionRisk"}
