@@ -106,7 +106,7 @@ BODIES = (
 QUERIES = st.binary(max_size=200) | FORMISH
 
 
-def _fuzz_settings() -> Any:
+def _fuzz_settings() -> settings:
     return settings(
         max_examples=150,
         deadline=None,
