@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,7 +22,7 @@ ACCOUNT = DEMO_ACCOUNTS[0]
 POSITION_PATH = {"binance-usdm": "/fapi/v2/positionRisk", "ztdx": "/fapi/v1/positionRisk"}
 
 
-def signed(http: httpx.Client, method: str, path: str, params: dict[str, object]) -> httpx.Response:
+def signed(http: httpx.Client, method: str, path: str, params: Mapping[str, object]) -> httpx.Response:
     """A correctly signed request, timestamped with the venue's clock, all parameters in the query."""
     server_time = http.get("/fapi/v1/time").json()["serverTime"]
     query = form({**params, "timestamp": server_time})
