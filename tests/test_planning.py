@@ -53,7 +53,7 @@ def make_profile(dialect: str = "ztdx", **changes: object) -> Profile:
     return Profile(**values)  # type: ignore[arg-type]
 
 
-def setup(dialect: str = "ztdx", **changes: object) -> RunSetup:
+def setup(dialect: str = "ztdx", /, **changes: object) -> RunSetup:
     profile_changes = {k: v for k, v in changes.items() if k in Profile.__dataclass_fields__}
     run_changes = {k: v for k, v in changes.items() if k not in profile_changes}
     return RunSetup(make_profile(dialect, **profile_changes), MARKETS, SYMBOLS, **run_changes)  # type: ignore[arg-type]

@@ -76,6 +76,16 @@ def at(ms: int, round_trip_ms: float = 0.0) -> VenueClock:
     return VenueClock(0.0, round_trip_ms, local_ms=lambda: float(ms))
 
 
+def recording(seen: list[httpx.Request]) -> httpx.MockTransport:
+    """A transport that keeps every request in ``seen`` and answers each ``200 {}``."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={})
+
+    return httpx.MockTransport(answer)
+
+
 @pytest.mark.parametrize(
     ("secret", "payload", "signature"),
     [
@@ -96,11 +106,11 @@ def test_hmac_matches_binance_published_signatures(secret: str, payload: str, si
 
 def test_futures_example_1_query_string_through_the_signer() -> None:
     seen: list[httpx.Request] = []
-    transport = httpx.MockTransport(lambda r: seen.append(r) or httpx.Response(200, json={}))
+    transport = recording(seen)
     signer = VenueSigner(
         Credentials(FUTURES_KEY, FUTURES_SECRET), at(FUTURES_TIMESTAMP), SignSpec(recv_window=5000)
     )
-    params = {
+    params: dict[str, str | int] = {
         "symbol": "BTCUSDT",
         "side": "BUY",
         "type": "LIMIT",
@@ -154,7 +164,7 @@ def test_futures_example_3_mixed_payload_is_signed_byte_for_byte() -> None:
 
 def test_spot_example_3_mixed_query_and_body_through_the_signer() -> None:
     seen: list[httpx.Request] = []
-    transport = httpx.MockTransport(lambda r: seen.append(r) or httpx.Response(200, json={}))
+    transport = recording(seen)
     signer = VenueSigner(Credentials(SPOT_KEY, SPOT_SECRET), at(SPOT_TIMESTAMP), SignSpec(recv_window=5000))
     with httpx.Client(transport=transport, base_url="https://api.binance.com") as client:
         client.post(
