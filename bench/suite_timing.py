@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import statistics
 import subprocess
@@ -135,9 +136,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     samples: list[str] = []
     for profile in options.profile or ["binance-usdm", "ztdx"]:
-        local, local_all, count = median_of(options.runs, lambda p=profile: in_process(p, suite))
-        remote, remote_all, _ = median_of(options.runs, lambda p=profile: over_loopback(p, suite))
-        cli, cli_all, _ = median_of(options.runs, lambda p=profile: cli_over_loopback(p, suite))
+        local, local_all, count = median_of(options.runs, functools.partial(in_process, profile, suite))
+        remote, remote_all, _ = median_of(options.runs, functools.partial(over_loopback, profile, suite))
+        cli, cli_all, _ = median_of(options.runs, functools.partial(cli_over_loopback, profile, suite))
         print(
             f"| {profile} | {count} | {local:.2f} s | {remote:.2f} s | {remote / local:.1f}x | {cli:.2f} s |",
             flush=True,

@@ -47,7 +47,11 @@ def sample_run(*, message: str = "Leverage 200 is not valid") -> RunResult:
     warning = Failure("unexpected error code", "-2015", "-1022", Level.SHOULD, "AUTH-KEY-UNKNOWN", 0)
 
     def case(
-        outcome: Outcome, clause: str, msg: str, failures: tuple[Failure, ...] = (), **extra: object
+        outcome: Outcome,
+        clause: str,
+        msg: str,
+        failures: tuple[Failure, ...] = (),
+        steps: tuple[StepResult, ...] = (),
     ) -> CaseResult:
         return CaseResult(
             id=f"case-{outcome}[BTCUSDT]",
@@ -61,7 +65,7 @@ def sample_run(*, message: str = "Leverage 200 is not valid") -> RunResult:
             tags=("t",),
             params={"symbol": "BTCUSDT", "cap": Decimal("1.5")},
             failures=failures,
-            **extra,  # type: ignore[arg-type]
+            steps=steps,
         )
 
     cases = (

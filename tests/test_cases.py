@@ -23,6 +23,7 @@ from conformance.model import (
     Step,
     TimestampSpec,
 )
+from conformance.yamlsource import Problem
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "loader"
@@ -298,8 +299,13 @@ def test_every_problem_of_a_file_is_reported_with_its_location() -> None:
         load_case(GOLDEN / "many-problems.yaml")
     problems = info.value.problems
     assert len(problems) > 10
-    assert problems == tuple(sorted(problems, key=lambda p: (p.location.line, p.location.col)))
-    assert all(p.location.line > 0 and p.location.col > 0 for p in problems)
+    assert problems == tuple(sorted(problems, key=_line_and_col))
+    assert all(line > 0 and col > 0 for line, col in map(_line_and_col, problems))
+
+
+def _line_and_col(problem: Problem) -> tuple[int, int]:
+    assert problem.location is not None, problem
+    return problem.location.line, problem.location.col
 
 
 def test_the_schema_is_a_valid_draft_2020_12_schema_with_an_id() -> None:

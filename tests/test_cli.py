@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -45,8 +46,8 @@ def golden(name: str, actual: str) -> None:
     assert actual == path.read_text(encoding="utf-8")
 
 
-def latest(report_dir: Path) -> dict[str, object]:
-    document: dict[str, object] = json.loads((report_dir / "latest" / "results.json").read_text())
+def latest(report_dir: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((report_dir / "latest" / "results.json").read_text())
     return document
 
 
@@ -92,7 +93,7 @@ def test_against_a_served_venue_with_credentials_in_the_environment(trading: str
             env=CREDENTIALS,
         )
     assert done.returncode == 0, done.stdout + done.stderr
-    outcomes = {c["id"]: c["outcome"] for c in latest(tmp_path)["cases"]}  # type: ignore[attr-defined]
+    outcomes = {c["id"]: c["outcome"] for c in latest(tmp_path)["cases"]}
     [opened] = [outcome for id, outcome in outcomes.items() if id.startswith("open-and-close[")]
     assert opened == ("pass" if trading == "--allow-trading" else "skip")
     # ztdx publishes no minimum leverage: without --markets, cases that need it are skipped, never guessed
@@ -238,4 +239,4 @@ def test_an_interrupted_run_restores_the_account_and_exits_3(how: signal.Signals
     assert after == before, stdout + stderr
     document = latest(tmp_path)
     assert (document["verdict"], document["complete"]) == ("incomplete", False)
-    assert "the run was interrupted; what it changed was restored" in document["notes"]  # type: ignore[operator]
+    assert "the run was interrupted; what it changed was restored" in document["notes"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -174,7 +174,9 @@ def test_transport_trouble_is_an_error_and_stops_the_steps_but_not_the_cleanup()
 
 
 def test_a_must_failure_outweighs_a_later_error() -> None:
-    calls = iter([httpx.Response(200, json={}), httpx.ConnectError("down")])
+    calls: Iterator[httpx.Response | Exception] = iter(
+        [httpx.Response(200, json={}), httpx.ConnectError("down")]
+    )
 
     def handler(request: httpx.Request) -> httpx.Response:
         item = next(calls)

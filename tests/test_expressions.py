@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -46,7 +47,7 @@ SOL = MarketFacts(
 
 
 def make_profile(**changes: object) -> Profile:
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "name": "binance-usdm",
         "dialect": "binance-usdm",
         "title": "Binance USDⓈ-M Futures",
@@ -64,7 +65,7 @@ def make_profile(**changes: object) -> Profile:
         "source": "specs/profiles/binance-usdm.yaml",
     }
     values.update(changes)
-    return Profile(**values)  # type: ignore[arg-type]
+    return Profile(**values)
 
 
 @pytest.fixture

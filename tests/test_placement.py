@@ -3,7 +3,7 @@ from typing import Any
 
 import pytest
 
-from conformance.model import Profile
+from conformance.model import Encoding, Profile
 from conformance.placement import MEDIA_TYPES, encoding_view
 from conformance.profiles import load_profile
 from conformance.specs import SpecError, openapi_document
@@ -41,9 +41,9 @@ def test_the_query_view_requires_the_mandatory_parameters_in_the_query() -> None
 
 
 @pytest.mark.parametrize(("name", "encoding"), [("binance-usdm", "form"), ("ztdx", "form"), ("ztdx", "json")])
-def test_body_views_put_the_mandatory_parameters_in_a_closed_body(name: str, encoding: str) -> None:
+def test_body_views_put_the_mandatory_parameters_in_a_closed_body(name: str, encoding: Encoding) -> None:
     profile = load_profile(name)
-    view = encoding_view(profile, encoding, signing_parameters=False)  # type: ignore[arg-type]
+    view = encoding_view(profile, encoding, signing_parameters=False)
     body = view["paths"]["/fapi/v1/leverage"]["post"]["requestBody"]
     assert body["required"] is True
     assert list(body["content"]) == [MEDIA_TYPES[encoding]]
@@ -62,10 +62,10 @@ def test_a_view_for_an_encoding_the_profile_lacks_is_refused() -> None:
         encoding_view(load_profile("binance-usdm"), "json")
 
 
-def load_view(profile: Profile, encoding: str) -> Any:
+def load_view(profile: Profile, encoding: Encoding) -> Any:
     import schemathesis
 
-    schema = schemathesis.openapi.from_dict(encoding_view(profile, encoding, signing_parameters=False))  # type: ignore[arg-type]
+    schema = schemathesis.openapi.from_dict(encoding_view(profile, encoding, signing_parameters=False))
     schema.location = openapi_document(profile).path.as_uri()
     return schema
 
@@ -81,7 +81,7 @@ def load_view(profile: Profile, encoding: str) -> Any:
     ],
 )
 def test_schemathesis_generates_complete_requests_from_each_encoding_view(
-    name: str, encoding: str, generate: Generate
+    name: str, encoding: Encoding, generate: Generate
 ) -> None:
     schema = load_view(load_profile(name), encoding)
     operation = schema["/fapi/v1/leverage"]["POST"]

@@ -1,5 +1,6 @@
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,8 +32,8 @@ MARKETS = {
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 
 
-def make_profile(dialect: str = "ztdx", **changes: object) -> Profile:
-    values: dict[str, object] = {
+def make_profile(dialect: str = "ztdx", /, **changes: object) -> Profile:
+    values: dict[str, Any] = {
         "name": dialect,
         "dialect": dialect,
         "title": dialect,
@@ -50,13 +51,13 @@ def make_profile(dialect: str = "ztdx", **changes: object) -> Profile:
         "source": f"specs/profiles/{dialect}.yaml",
     }
     values.update(changes)
-    return Profile(**values)  # type: ignore[arg-type]
+    return Profile(**values)
 
 
-def setup(dialect: str = "ztdx", **changes: object) -> RunSetup:
+def setup(dialect: str = "ztdx", /, **changes: Any) -> RunSetup:
     profile_changes = {k: v for k, v in changes.items() if k in Profile.__dataclass_fields__}
     run_changes = {k: v for k, v in changes.items() if k not in profile_changes}
-    return RunSetup(make_profile(dialect, **profile_changes), MARKETS, SYMBOLS, **run_changes)  # type: ignore[arg-type]
+    return RunSetup(make_profile(dialect, **profile_changes), MARKETS, SYMBOLS, **run_changes)
 
 
 def case(body: str, *, head: str = "") -> Case:
@@ -384,7 +385,7 @@ def test_writes_is_any_non_get_request_or_close_position() -> None:
 
 
 @pytest.fixture
-def instances() -> list[CaseInstance]:
+def instances() -> tuple[CaseInstance, ...]:
     security = parse_case(
         "id: auth-sig-case\ndescription: d\nclause: AUTH-SIG-CASE\ntags: [security, signature]\n"
         'parametrize:\n  symbol: {from: symbols, where: "${market.max >= 100}"}\n' + POST,
@@ -400,7 +401,7 @@ def instances() -> list[CaseInstance]:
         + POST.replace("${symbol}", "X"),
         file="c.yaml",
     )
-    return plan([security, invalid, generated], setup()).instances  # type: ignore[return-value]
+    return plan([security, invalid, generated], setup()).instances
 
 
 @pytest.mark.parametrize(
@@ -420,11 +421,11 @@ def instances() -> list[CaseInstance]:
         ("hand-written and security and BTCUSDT", ["auth-sig-case[BTCUSDT]"]),
     ],
 )
-def test_selection(instances: list[CaseInstance], expression: str, expected: list[str]) -> None:
+def test_selection(instances: tuple[CaseInstance, ...], expression: str, expected: list[str]) -> None:
     assert ids(select(instances, expression)) == expected
 
 
-def test_plan_applies_the_selection(instances: list[CaseInstance]) -> None:
+def test_plan_applies_the_selection(instances: tuple[CaseInstance, ...]) -> None:
     cases = list({i.case.id: i.case for i in instances}.values())
     assert ids(list(plan(cases, setup(), select="lev-fuzz or ETH").instances)) == [
         "auth-sig-case[ETHUSDT]",

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -34,7 +35,7 @@ def test_the_redactor_removes_secrets_and_masks_full_keys() -> None:
     assert mask_key(API_KEY) in text
 
 
-def test_load_reads_a_run_directory(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_load_reads_a_run_directory(tmp_path: Path) -> None:
     document = to_document(sample_run())
     (tmp_path / "results.json").write_text(results.dumps(document))
     assert results.load(tmp_path) == document

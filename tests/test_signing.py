@@ -76,6 +76,16 @@ def at(ms: int, round_trip_ms: float = 0.0) -> VenueClock:
     return VenueClock(0.0, round_trip_ms, local_ms=lambda: float(ms))
 
 
+def recording(seen: list[httpx.Request]) -> httpx.MockTransport:
+    """A transport that keeps every request in ``seen`` and answers each ``200 {}``."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={})
+
+    return httpx.MockTransport(answer)
+
+
 @pytest.mark.parametrize(
     ("secret", "payload", "signature"),
     [
@@ -96,11 +106,11 @@ def test_hmac_matches_binance_published_signatures(secret: str, payload: str, si
 
 def test_futures_example_1_query_string_through_the_signer() -> None:
     seen: list[httpx.Request] = []
-    transport = httpx.MockTransport(lambda r: seen.append(r) or httpx.Response(200, json={}))
+    transport = recording(seen)
     signer = VenueSigner(
         Credentials(FUTURES_KEY, FUTURES_SECRET), at(FUTURES_TIMESTAMP), SignSpec(recv_window=5000)
     )
-    params = {
+    params: dict[str, str | int] = {
         "symbol": "BTCUSDT",
         "side": "BUY",
         "type": "LIMIT",
@@ -154,7 +164,7 @@ def test_futures_example_3_mixed_payload_is_signed_byte_for_byte() -> None:
 
 def test_spot_example_3_mixed_query_and_body_through_the_signer() -> None:
     seen: list[httpx.Request] = []
-    transport = httpx.MockTransport(lambda r: seen.append(r) or httpx.Response(200, json={}))
+    transport = recording(seen)
     signer = VenueSigner(Credentials(SPOT_KEY, SPOT_SECRET), at(SPOT_TIMESTAMP), SignSpec(recv_window=5000))
     with httpx.Client(transport=transport, base_url="https://api.binance.com") as client:
         client.post(
@@ -588,7 +598,8 @@ def test_requests_adapter_matches_the_httpx_signer() -> None:
     assert request.body == f"{SPOT_MIXED_BODY}&signature={SPOT_MIXED_SIGNATURE}".encode()
     assert request.headers["Content-Length"] == str(len(request.body))
     assert request.headers[API_KEY_HEADER] == SPOT_KEY
-    assert request.signed_payload == SPOT_MIXED_QUERY + SPOT_MIXED_BODY  # type: ignore[attr-defined]
+    # the adapter sets this attribute at run time; requests.PreparedRequest does not declare it
+    assert vars(request)["signed_payload"] == SPOT_MIXED_QUERY + SPOT_MIXED_BODY
     assert adapter.last is not None
     assert adapter.last.signature == SPOT_MIXED_SIGNATURE
 
@@ -601,7 +612,8 @@ def test_requests_adapter_json_and_directives() -> None:
     body = request.body
     RequestsSigner(signer, SignSpec(secret="other-account", api_key="omit"))(request)
     assert request.body == body
-    query, signature = without_signature(request.url.split("?", 1)[1])  # type: ignore[union-attr]
+    assert request.url is not None
+    query, signature = without_signature(request.url.split("?", 1)[1])
     assert query == f"timestamp={NOW}"
     assert isinstance(body, bytes)
     assert signature == hmac_sha256_hex(OTHER.api_secret, query.encode() + body)

@@ -11,7 +11,7 @@ from conformance.cases import parse_case
 from conformance.checks import NOT_JSON, Observation
 from conformance.generated.examples import Expect, RequestPlan, StepPlan, build_request, read_step
 from conformance.generated.reproduction import case_yaml
-from conformance.model import Level, SignSpec, TimestampSpec
+from conformance.model import Encoding, Level, SignSpec, TimestampSpec
 
 REJECTED = Observation(status=400, body_text='{"code":-4028}', body={"code": -4028, "msg": "x"})
 ACCEPTED = Observation(status=200, body_text="{}", body={})
@@ -49,10 +49,10 @@ def reproduce(plans: list[StepPlan], observations: list[Observation], clause: st
 
 @pytest.mark.parametrize("text", TRICKY)
 @pytest.mark.parametrize("encoding", ["query", "form", "json"])
-def test_parameter_values_come_back_as_the_same_bytes(text: str, encoding: str) -> None:
+def test_parameter_values_come_back_as_the_same_bytes(text: str, encoding: Encoding) -> None:
     plan = RequestPlan(
         "POST", "/fapi/v1/leverage", params={"symbol": "BTCUSDT", "leverage": text}, encoding=encoding
-    )  # type: ignore[arg-type]
+    )
     case = parse_case(reproduce([StepPlan("send it", request=plan)], [ACCEPTED]))
     request = case.steps[0].request
     assert request is not None
@@ -71,7 +71,7 @@ def _unescaped(value: Any) -> Any:
     from conformance.expressions import resolve
     from conformance.scope import Scope
 
-    return resolve(value, Scope(profile=None, markets={}, symbols=()))  # type: ignore[arg-type]
+    return resolve(value, Scope(profile=None, markets={}, symbols=()))
 
 
 def test_only_the_failing_clauses_expectations_are_written_with_their_levels() -> None:

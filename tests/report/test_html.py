@@ -8,6 +8,7 @@ import hashlib
 import re
 import shlex
 from html.parser import HTMLParser
+from importlib import resources
 from typing import Any
 
 import pytest
@@ -79,7 +80,7 @@ def test_no_element_has_an_event_handler_or_a_remote_reference(document: dict[st
 
 
 def test_the_template_marks_nothing_but_its_own_assets_safe() -> None:
-    template = (html.resources.files("conformance.report") / "templates" / "report.html.j2").read_text()
+    template = (resources.files("conformance.report") / "templates" / "report.html.j2").read_text()
     assert re.findall(r"\|\s*safe", template) == ["|safe", "|safe"]
     assert "{{ css|safe }}" in template
     assert "{{ js|safe }}" in template

@@ -95,7 +95,9 @@ def _check_shape(root: ET.Element) -> None:
             for tag in tags:
                 if tag in outcomes:
                     outcomes[tag] += 1
-                    assert set(case.find(tag).attrib) <= {"message", "type"}  # type: ignore[union-attr]
+                    child = case.find(tag)
+                    assert child is not None
+                    assert set(child.attrib) <= {"message", "type"}
         assert outcomes == {
             "failure": int(suite.get("failures", "")),
             "error": int(suite.get("errors", "")),

@@ -7,6 +7,7 @@ import re
 import shutil
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -41,7 +42,7 @@ def _replay(*args: str) -> Result:
     return CliRunner().invoke(cli.main, ["replay", *args])
 
 
-def _failing(made: MadeRun) -> dict[str, object]:
+def _failing(made: MadeRun) -> dict[str, Any]:
     return next(c for c in made.document["cases"] if c["outcome"] == "fail")
 
 
@@ -61,7 +62,7 @@ def test_replay_re_signs_with_a_fresh_timestamp(nonconformant_run: MadeRun) -> N
     result = _replay(str(nonconformant_run.run_dir), str(case["id"]), "--fault", "band-accepts-zero")
     assert result.exit_code == cli.EXIT_NONCONFORMANT, result.output
     assert f"FAIL  {case['id']}" in result.output
-    recorded = case["steps"][0]["request"]["signed_payload"]  # type: ignore[index]
+    recorded = case["steps"][0]["request"]["signed_payload"]
     signed = re.search(r"signed: (\S+)", result.output)
     assert signed is not None
     old = int(re.findall(r"timestamp=(\d+)", recorded)[0])

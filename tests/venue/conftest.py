@@ -8,10 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from venue_clauses import PROFILES
-from venue_client import FixedClock, OpenVenue, VenueClient
 
 from conformance.venue import DEMO_ACCOUNTS, create_app
+from tests.venue.venue_clauses import PROFILES
+from tests.venue.venue_client import FixedClock, OpenVenue, VenueClient
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from venue_clauses import clause
-from venue_client import OMIT, FixedClock, OpenVenue, VenueClient, envelope, hmac_hex
 
 from conformance.venue import Account
+from tests.venue.venue_clauses import clause
+from tests.venue.venue_client import OMIT, FixedClock, OpenVenue, VenueClient, envelope, hmac_hex
 
 pytestmark = pytest.mark.anyio
 
@@ -51,15 +51,15 @@ async def test_a_request_without_a_signature_is_rejected_with_1102(
 )
 async def test_a_wrong_signature_is_rejected_with_1022(venue: VenueClient, mistake: str) -> None:
     assert venue.other is not None
-    options: dict[str, Any] = {
+    options: dict[str, dict[str, Any]] = {
         "wrong-secret": {"secret": "not-the-secret"},
         "other-account": {"secret": venue.other.api_secret},
         "tampered": {"tamper": {"leverage": "11"}},
         "truncated": {"signature": venue.sign("anything")[:-1]},
         "non-hex": {"signature": "z" * 64},
         "unicode": {"signature": "é" * 64},
-    }[mistake]
-    response = await venue.set_leverage("BTCUSDT", 10, **options)
+    }
+    response = await venue.set_leverage("BTCUSDT", 10, **options[mistake])
     assert envelope(response) == (400, -1022, "Signature for this request is not valid.")
 
 

@@ -11,9 +11,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import yaml
-from venue_clauses import PROFILES
 
 from conformance.resources import specs_dir
+from tests.venue.venue_clauses import PROFILES
 
 HERE = Path(__file__).parent
 
@@ -24,8 +24,12 @@ def _covered() -> dict[str, set[str]]:
     for path in sorted(HERE.glob("test_*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "clause":
-                arguments = [arg.value for arg in node.args if isinstance(arg, ast.Constant)]
-                assert len(arguments) == len(node.args), f"{path.name}:{node.lineno}: use literal arguments"
+                arguments = [
+                    arg.value
+                    for arg in node.args
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+                ]
+                assert len(arguments) == len(node.args), f"{path.name}:{node.lineno}: use literal strings"
                 clause_id, *profiles = arguments
                 covered[clause_id].update(profiles or PROFILES)
     return covered

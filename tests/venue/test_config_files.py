@@ -11,9 +11,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from venue_client import OpenVenue, envelope
 
 from conformance.venue import ConfigError, default_markets, load_accounts, load_markets
+from tests.venue.venue_client import OpenVenue, envelope
 
 GOLDEN = Path(__file__).parent / "golden" / "config-errors.txt"
 
@@ -131,7 +131,11 @@ def test_optional_market_facts_have_defaults(tmp_path: Path) -> None:
         Decimal("0.001"),
     )
     bracket = market.brackets[0]
-    assert (bracket.notional_floor, bracket.maint_margin_ratio, bracket.cum) == (0, Decimal("0.004"), 0)
+    assert (bracket.notional_floor, bracket.maint_margin_ratio, bracket.cum) == (
+        Decimal(0),
+        Decimal("0.004"),
+        Decimal(0),
+    )
 
 
 @pytest.mark.anyio

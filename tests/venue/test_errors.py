@@ -12,10 +12,10 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from venue_clauses import clause
-from venue_client import VenueClient, asgi_request, envelope
 
 from conformance.venue import DEMO_ACCOUNTS, create_app
+from tests.venue.venue_clauses import clause
+from tests.venue.venue_client import VenueClient, asgi_request, envelope
 
 pytestmark = pytest.mark.anyio
 
@@ -106,7 +106,7 @@ BODIES = (
 QUERIES = st.binary(max_size=200) | FORMISH
 
 
-def _fuzz_settings() -> Any:
+def _fuzz_settings() -> settings:
     return settings(
         max_examples=150,
         deadline=None,

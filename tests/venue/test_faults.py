@@ -15,11 +15,11 @@ from urllib.parse import quote
 import httpx
 import pytest
 import yaml
-from venue_client import OMIT, FixedClock, VenueClient
 
 from conformance.resources import specs_dir
 from conformance.venue import DEMO_ACCOUNTS, create_app
 from conformance.venue.faults import FAULTS, fault_named
+from tests.venue.venue_client import OMIT, FixedClock, VenueClient
 
 Probe = Callable[[VenueClient, VenueClient], Awaitable[Any]]
 PROBES: dict[str, Probe] = {}

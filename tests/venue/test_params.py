@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from venue_clauses import clause
-from venue_client import VenueClient, envelope
+
+from tests.venue.venue_clauses import clause
+from tests.venue.venue_client import VenueClient, envelope
 
 pytestmark = pytest.mark.anyio
 

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from venue_clauses import clause
-from venue_client import OpenVenue, VenueClient, envelope
+
+from tests.venue.venue_clauses import clause
+from tests.venue.venue_client import OpenVenue, VenueClient, envelope
 
 pytestmark = pytest.mark.anyio
 

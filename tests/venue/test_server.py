@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
 from click.testing import CliRunner
-from venue_client import form, hmac_hex
 
 from conformance.cli import main
 from conformance.venue import DEMO_ACCOUNTS
 from conformance.venue.server import running_venue
 from tests.processes import Served
+from tests.venue.venue_client import form, hmac_hex
 
 ACCOUNT = DEMO_ACCOUNTS[0]
 POSITION_PATH = {"binance-usdm": "/fapi/v2/positionRisk", "ztdx": "/fapi/v1/positionRisk"}
 
 
-def signed(http: httpx.Client, method: str, path: str, params: dict[str, object]) -> httpx.Response:
+def signed(http: httpx.Client, method: str, path: str, params: Mapping[str, object]) -> httpx.Response:
     """A correctly signed request, timestamped with the venue's clock, all parameters in the query."""
     server_time = http.get("/fapi/v1/time").json()["serverTime"]
     query = form({**params, "timestamp": server_time})

@@ -6,7 +6,8 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from venue_client import VenueClient, envelope
+
+from tests.venue.venue_client import VenueClient, envelope
 
 pytestmark = pytest.mark.anyio
 

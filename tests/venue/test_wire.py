@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from venue_client import VenueClient, envelope
 
 from conformance.venue.wire import decimal_text
+from tests.venue.venue_client import VenueClient, envelope
 
 pytestmark = pytest.mark.anyio
 

@@ -9,21 +9,22 @@ the check that every clause is covered does not depend on which tests were selec
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 import pytest
 
 PROFILES = ("binance-usdm", "ztdx")
 
-F = TypeVar("F", bound=Callable[..., object])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def clause(clause_id: str, *profiles: str) -> Callable[[F], F]:
+def clause(clause_id: str, *profiles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Mark a test as checking ``clause_id`` and run it against each of ``profiles`` (default: both)."""
     unknown = set(profiles) - set(PROFILES)
     assert not unknown, f"unknown profiles {unknown}"
 
-    def decorate(test: F) -> F:
+    def decorate(test: Callable[P, R]) -> Callable[P, R]:
         marked = pytest.mark.clause(clause_id)(test)
         return pytest.mark.parametrize("profile", profiles or PROFILES)(marked)
 

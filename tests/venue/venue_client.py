@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import httpx
 from starlette.applications import Starlette
+from starlette.types import Message, Scope
 
 from conformance.venue import Account
 
@@ -73,7 +74,7 @@ class VenueClient:
         secret: str | None = None,
         signature: object = None,
         signature_in: Literal["query", "body"] | None = None,
-        api_key: object = None,
+        api_key: str | None = None,
         tamper: Mapping[str, object] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -194,6 +195,10 @@ class RawResponse:
     headers: dict[str, str]
     body: bytes
 
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
     def json(self) -> Any:
         return json.loads(self.body)
 
@@ -202,7 +207,7 @@ async def asgi_request(
     app: Starlette, method: str, path: str, *, query: bytes, body: bytes, headers: list[tuple[bytes, bytes]]
 ) -> RawResponse:
     """Send bytes no HTTP client would (NUL in the query, non-Latin-1 headers) straight to the ASGI app."""
-    scope = {
+    scope: Scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -217,16 +222,16 @@ async def asgi_request(
         "server": ("venue", 80),
     }
     sent = False
-    messages: list[dict[str, Any]] = []
+    messages: list[Message] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         nonlocal sent
         if sent:
             return {"type": "http.disconnect"}
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         messages.append(message)
 
     await app(scope, receive, send)
