@@ -45,6 +45,10 @@ from conformance.session import PRIMARY, SECONDARY, UnreachableTarget, VenueSess
 DEFAULT_WORKERS = 4
 DEFAULT_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 3.0
+# Drop an idle connection well before a server would: httpx's default (5 s) equals uvicorn's and Node's
+# keep-alive timeout, so a request sent on a connection the server is closing at that moment fails with
+# "Server disconnected without sending a response" (seen against the built-in venue). Gunicorn closes at 2 s.
+KEEPALIVE_EXPIRY_S = 1.5
 
 
 class ConfigurationError(Exception):
@@ -289,7 +293,11 @@ async def open_run(config: RunConfig) -> Run:
     timeout = httpx.Timeout(config.timeout_s, connect=min(CONNECT_TIMEOUT_S, config.timeout_s))
     base_url = config.target.rstrip("/")
     client = httpx.AsyncClient(
-        base_url=base_url, transport=config.transport, timeout=timeout, follow_redirects=False
+        base_url=base_url,
+        transport=config.transport,
+        timeout=timeout,
+        limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S),
+        follow_redirects=False,
     )
     try:
         try:

@@ -183,9 +183,21 @@ def _app(
         raise ConfigError(str(error)) from None
 
 
+# How long an idle client connection stays open: longer than uvicorn's 5 s, like most front ends (nginx 75 s),
+# so a client whose own idle expiry is 5 s does not race the server's close.
+KEEP_ALIVE_S = 30
+
+
 def _server(app: Starlette, latency_ms: int = 0) -> uvicorn.Server:
     served: ASGIApp = Latency(app, latency_ms) if latency_ms > 0 else app
-    config = uvicorn.Config(served, log_level="warning", access_log=False, lifespan="on", loop="asyncio")
+    config = uvicorn.Config(
+        served,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        loop="asyncio",
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
     return uvicorn.Server(config)
 
 

@@ -47,6 +47,30 @@ def test_running_venue_serves_on_a_free_loopback_port_and_stops(profile: str) ->
         httpx.get(f"{url}/fapi/v1/time")
 
 
+@pytest.mark.slow
+def test_an_idle_connection_outlives_a_clients_five_second_keep_alive() -> None:
+    """httpx (and Node) drop idle connections after 5 s, uvicorn's own default: when both are 5 s, a request
+    can go out on a connection the server is closing ("Server disconnected without sending a response").
+    The venue keeps idle connections longer than that."""
+    import http.client
+    import time
+    from urllib.parse import urlsplit
+
+    with running_venue("ztdx") as url:
+        parts = urlsplit(url)
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=5)
+        try:
+            connection.request("GET", "/fapi/v1/time")
+            assert connection.getresponse().read().startswith(b'{"serverTime":')
+            first = connection.sock
+            time.sleep(6)
+            connection.request("GET", "/fapi/v1/time")  # on the same socket: raises if the venue closed it
+            assert connection.getresponse().read().startswith(b'{"serverTime":')
+            assert connection.sock is first
+        finally:
+            connection.close()
+
+
 def test_concurrent_orders_over_real_sockets_are_all_counted() -> None:
     """uvicorn serves requests concurrently: the store must not lose a fill."""
     with running_venue("ztdx") as url:
